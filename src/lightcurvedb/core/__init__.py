@@ -1,0 +1,1 @@
+"""Base model, portable column types, configuration and engines."""

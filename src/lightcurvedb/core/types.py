@@ -1,0 +1,216 @@
+"""Portable column types: numpy arrays, filesystem paths and UTC timestamps.
+
+Every dialect difference of lightcurvedb's custom types lives here, inside the
+types themselves (``load_dialect_impl``), so models never branch on the backend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import pathlib
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import types
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+
+__all__ = ["ArrayValidationError", "NumpyArray", "PathType", "UTCDateTime", "coerce_array"]
+
+#: numpy dtype -> SQL element type used for PostgreSQL ``ARRAY`` columns.
+_PG_ELEMENT_TYPES: dict[np.dtype, types.TypeEngine[Any]] = {
+    np.dtype(np.bool_): types.Boolean(),
+    np.dtype(np.int16): types.SmallInteger(),
+    np.dtype(np.int32): types.Integer(),
+    np.dtype(np.int64): types.BigInteger(),
+    np.dtype(np.float32): types.REAL(),
+    np.dtype(np.float64): postgresql.DOUBLE_PRECISION(),
+}
+
+
+class ArrayValidationError(ValueError):
+    """An array value cannot be stored in a :class:`NumpyArray` column without loss."""
+
+
+def coerce_array(value: Any, dtype: npt.DTypeLike, *, finite: bool = False, what: str = "array"
+                 ) -> npt.NDArray[Any]:
+    """Convert ``value`` to a 1-D array of ``dtype``, refusing anything lossy.
+
+    Parameters
+    ----------
+    value : array_like
+        A sequence or array of numbers.
+    dtype : numpy.dtype or str
+        The column's declared dtype.
+    finite : bool, optional
+        If true, NaN and infinities are refused.
+    what : str, optional
+        How to name the value in error messages, e.g. ``"DataSet.values"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        A 1-D, C-contiguous array of exactly ``dtype`` (a view of ``value`` when
+        no conversion was needed).
+
+    Raises
+    ------
+    ArrayValidationError
+        If the input is ragged, not one-dimensional, not numeric, would lose
+        information when cast (e.g. float to int, int64 to int16, complex to
+        float), or contains non-finite values where ``finite`` is set.
+    """
+    target = np.dtype(dtype)
+    try:
+        arr = np.asarray(value)
+    except ValueError as exc:  # numpy >= 1.24 refuses ragged nested sequences
+        raise ArrayValidationError(f"{what}: ragged input cannot form a 1-D array ({exc})") from None
+    if arr.dtype == object:
+        raise ArrayValidationError(f"{what}: expected numbers of dtype {target}, got Python objects "
+                                   "(ragged or mixed input?)")
+    if arr.ndim != 1:
+        raise ArrayValidationError(f"{what}: expected a 1-D array, got shape {arr.shape}")
+    if arr.dtype != target:
+        arr = _cast_losslessly(arr, target, what)
+    if finite and target.kind == "f" and not np.isfinite(arr).all():
+        bad = int(np.count_nonzero(~np.isfinite(arr)))
+        raise ArrayValidationError(f"{what}: {bad} non-finite value(s) in a column that forbids "
+                                   "NaN/inf")
+    return np.ascontiguousarray(arr)
+
+
+def _cast_losslessly(arr: npt.NDArray[Any], target: np.dtype, what: str) -> npt.NDArray[Any]:
+    """Cast ``arr`` to ``target`` only if casting back gives the same values."""
+    refuse = ArrayValidationError(
+        f"{what}: cannot store dtype {arr.dtype} in a {target} column without losing information")
+    if arr.dtype.kind not in "biuf":
+        raise refuse
+    if arr.size == 0:
+        return arr.astype(target)
+    with np.errstate(all="ignore"):
+        cast = arr.astype(target)
+        if not np.array_equal(cast.astype(arr.dtype), arr, equal_nan=arr.dtype.kind == "f"):
+            raise refuse
+    return cast
+
+
+class NumpyArray(types.TypeDecorator[npt.NDArray[Any]]):
+    """A one-dimensional numpy array of a fixed dtype.
+
+    Stored as a native ``ARRAY`` on PostgreSQL (so SQL can still index and slice
+    it) and as raw little-endian bytes in a ``BLOB`` elsewhere (SQLite). Values
+    read back are always :class:`numpy.ndarray` of the declared dtype.
+
+    Parameters
+    ----------
+    dtype : numpy.dtype or str
+        One of bool, int16, int32, int64, float32, float64.
+    finite : bool, optional
+        Refuse NaN and infinities (float dtypes only).
+
+    Notes
+    -----
+    The ORM does not see in-place changes to an array (``lc.values[3] = 0``);
+    assign a new array (``lc.values = new``) or call
+    :func:`sqlalchemy.orm.attributes.flag_modified`.
+    """
+
+    impl = types.LargeBinary
+    cache_ok = True
+
+    def __init__(self, dtype: npt.DTypeLike, *, finite: bool = False) -> None:
+        super().__init__()
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in _PG_ELEMENT_TYPES:
+            raise TypeError(f"NumpyArray does not support dtype {self.dtype}; choose one of "
+                            f"{', '.join(str(d) for d in _PG_ELEMENT_TYPES)}")
+        self.finite = finite
+        self._wire_dtype = self.dtype.newbyteorder("<")
+
+    def __repr__(self) -> str:
+        finite = ", finite=True" if self.finite else ""
+        return f"NumpyArray({str(self.dtype)!r}{finite})"
+
+    def load_dialect_impl(self, dialect: Dialect) -> types.TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.ARRAY(_PG_ELEMENT_TYPES[self.dtype],
+                                                            dimensions=1))
+        return dialect.type_descriptor(types.LargeBinary())
+
+    def coerce(self, value: Any, what: str = "array") -> npt.NDArray[Any]:
+        """Validate and convert ``value`` for this column (see :func:`coerce_array`)."""
+        return coerce_array(value, self.dtype, finite=self.finite, what=what)
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        arr = self.coerce(value, what=f"{self!r} value")
+        if dialect.name == "postgresql":
+            return arr.tolist()
+        return arr.astype(self._wire_dtype, copy=False).tobytes()
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> npt.NDArray[Any] | None:
+        if value is None:
+            return None
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return np.frombuffer(value, dtype=self._wire_dtype).astype(self.dtype, copy=False)
+        return np.asarray(value, dtype=self.dtype)
+
+    def compare_values(self, x: Any, y: Any) -> bool:
+        if x is None or y is None:
+            return x is y
+        return bool(np.array_equal(np.asarray(x), np.asarray(y), equal_nan=True)) and \
+            np.asarray(x).dtype == np.asarray(y).dtype
+
+    @property
+    def python_type(self) -> type:
+        return np.ndarray
+
+
+class PathType(types.TypeDecorator[pathlib.Path]):
+    """A filesystem path stored as text and returned as :class:`pathlib.Path`."""
+
+    impl = types.String
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else str(pathlib.Path(value))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> pathlib.Path | None:
+        return None if value is None else pathlib.Path(value)
+
+    @property
+    def python_type(self) -> type:
+        return pathlib.Path
+
+
+class UTCDateTime(types.TypeDecorator[dt.datetime]):
+    """A timezone-aware timestamp, stored in UTC and always returned aware.
+
+    PostgreSQL stores ``timestamp with time zone``; SQLite keeps naive UTC text,
+    which this type re-labels as UTC on the way out. Naive datetimes are refused
+    on the way in, so local times never slip in unlabelled.
+    """
+
+    impl = types.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: give a timezone (e.g. datetime.UTC)")
+        value = value.astimezone(dt.UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+    @property
+    def python_type(self) -> type:
+        return dt.datetime

@@ -1,0 +1,145 @@
+"""Schema migrations: upgrade, downgrade and inspect a database from Python.
+
+The Alembic scripts ship inside the package, so an installed lightcurvedb can
+migrate a database without a source checkout::
+
+    from lightcurvedb import connect, migrations
+    migrations.upgrade(connect())            # same as `lcdb db upgrade`
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import pathlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import MetaData
+from sqlalchemy.engine import URL, Connection, Engine
+
+from lightcurvedb.core.engine import connect
+
+__all__ = [
+    "alembic_config",
+    "context_options",
+    "current",
+    "downgrade",
+    "heads",
+    "script_location",
+    "target_metadata",
+    "upgrade",
+]
+
+
+def script_location() -> pathlib.Path:
+    """Return the directory holding the Alembic environment and revisions.
+
+    An installed wheel carries them as ``lightcurvedb/_alembic``; a source
+    checkout (editable install) uses the top-level ``alembic/`` directory.
+    """
+    packaged = pathlib.Path(str(importlib.resources.files("lightcurvedb"))) / "_alembic"
+    if (packaged / "env.py").is_file():
+        return packaged
+    checkout = pathlib.Path(__file__).resolve().parents[2] / "alembic"
+    if (checkout / "env.py").is_file():
+        return checkout
+    raise FileNotFoundError("lightcurvedb's migration scripts are missing from this installation "
+                            f"(looked in {packaged} and {checkout})")
+
+
+def target_metadata() -> MetaData:
+    """Return the metadata migrations are compared against, with every model imported."""
+    import lightcurvedb.models  # noqa: F401  (registers the core tables)
+    from lightcurvedb.core.base import metadata
+
+    return metadata
+
+
+def context_options(connection: Connection) -> dict[str, Any]:
+    """Return the Alembic context options lightcurvedb migrates and compares with.
+
+    ``env.py`` and the schema-drift tests both use these, so they see the same
+    thing: type comparison on, batch mode on SQLite (which cannot ALTER most
+    things in place), and objects that exist on one backend only (marked with
+    ``info={"dialects": {...}}``) left out elsewhere.
+    """
+    dialect = connection.dialect.name
+
+    def include_object(obj: Any, name: str | None, type_: str, reflected: bool,
+                       compare_to: Any) -> bool:
+        for candidate in (obj, compare_to):
+            dialects = getattr(candidate, "info", {}).get("dialects")
+            if dialects is not None and dialect not in dialects:
+                return False
+        return True
+
+    return {"target_metadata": target_metadata(), "compare_type": True,
+            "render_as_batch": dialect == "sqlite", "include_object": include_object}
+
+
+def alembic_config(bind: Engine | Connection | None = None) -> Config:
+    """Build an Alembic :class:`~alembic.config.Config` for this package's scripts.
+
+    Parameters
+    ----------
+    bind : Engine or Connection, optional
+        Run against this database; otherwise ``env.py`` resolves one the way
+        :func:`lightcurvedb.connect` does.
+    """
+    config = Config()
+    config.set_main_option("script_location", str(script_location()))
+    config.attributes["configure_logging"] = False
+    if bind is not None:
+        config.attributes["connection"] = bind
+    return config
+
+
+@contextmanager
+def _connection(bind: str | URL | Engine | Connection | None) -> Iterator[Connection]:
+    if isinstance(bind, Connection):
+        yield bind
+        return
+    engine = bind if isinstance(bind, Engine) else connect(bind)
+    try:
+        with engine.begin() as connection:
+            yield connection
+    finally:
+        if not isinstance(bind, Engine):
+            engine.dispose()
+
+
+def upgrade(bind: str | URL | Engine | Connection | None = None, revision: str = "heads") -> None:
+    """Upgrade a database to ``revision`` (default: the newest).
+
+    Parameters
+    ----------
+    bind : str, URL, Engine or Connection, optional
+        The database; resolved like :func:`lightcurvedb.connect` when omitted.
+    revision : str, optional
+        Target revision (``heads``, a revision id, ``+1``, ...).
+    """
+    with _connection(bind) as connection:
+        command.upgrade(alembic_config(connection), revision)
+
+
+def downgrade(bind: str | URL | Engine | Connection | None = None, revision: str = "-1") -> None:
+    """Downgrade a database to ``revision`` (default: one step; ``base`` drops everything)."""
+    with _connection(bind) as connection:
+        command.downgrade(alembic_config(connection), revision)
+
+
+def current(bind: str | URL | Engine | Connection | None = None) -> tuple[str, ...]:
+    """Return the revision ids the database is at (empty for an unversioned database)."""
+    with _connection(bind) as connection:
+        return MigrationContext.configure(connection).get_current_heads()
+
+
+def heads() -> tuple[str, ...]:
+    """Return the newest revision id of every migration branch shipped with the package."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return tuple(script.get_heads())

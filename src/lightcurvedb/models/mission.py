@@ -1,0 +1,163 @@
+"""Missions, their catalogs and the targets those catalogs contain."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+from astropy import units as u
+from astropy.time import Time
+from sqlalchemy import BigInteger, ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lightcurvedb.core.base import Base, BigIntPK
+
+if TYPE_CHECKING:
+    from lightcurvedb.models.dataset import DataSet
+    from lightcurvedb.models.observation import Observation, TargetSpecificTime
+    from lightcurvedb.models.quality import QualityFlagArray
+
+__all__ = ["Mission", "MissionCatalog", "Target"]
+
+
+class Mission(Base):
+    """A space or ground mission and the time system its data are recorded in.
+
+    A mission's times are stored as plain numbers ``t`` counted in
+    :attr:`time_unit` from :attr:`time_epoch`; :meth:`to_time` turns them into
+    :class:`astropy.time.Time`. TESS, for example, records BTJD = BJD - 2457000
+    in the TDB scale::
+
+        Mission(name="TESS", time_unit="d", time_epoch=2457000,
+                time_epoch_scale="tdb", time_epoch_format="jd",
+                time_format_name="btjd")
+    """
+
+    __tablename__ = "mission"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4,
+                                          doc="Mission identifier (UUID).")
+    name: Mapped[str] = mapped_column(String(64), unique=True,
+                                      doc="Unique mission name, e.g. ``TESS``.")
+    description: Mapped[str | None] = mapped_column(doc="Free-text description.")
+    time_unit: Mapped[str] = mapped_column(
+        String(16), default="d",
+        doc="Unit of stored times, any :mod:`astropy.units` string (``d``, ``s``).")
+    time_epoch: Mapped[float] = mapped_column(
+        Numeric(20, 9, asdecimal=False),
+        doc="Epoch that stored times count from, in :attr:`time_epoch_format`.")
+    time_epoch_scale: Mapped[str] = mapped_column(
+        String(8), default="tdb", doc="astropy time scale of the epoch (``tdb``, ``utc``, ``tt``).")
+    time_epoch_format: Mapped[str] = mapped_column(
+        String(16), default="jd", doc="astropy time format of the epoch (``jd``, ``mjd``).")
+    time_format_name: Mapped[str] = mapped_column(
+        String(32), unique=True, doc="Unique name of the mission's time format, e.g. ``btjd``.")
+
+    catalogs: Mapped[list[MissionCatalog]] = relationship(
+        back_populates="host_mission", cascade="all, delete-orphan", passive_deletes=True,
+        doc="Catalogs hosted by this mission.")
+
+    def __repr__(self) -> str:
+        return f"Mission(name={self.name!r}, time_format_name={self.time_format_name!r})"
+
+    @property
+    def epoch(self) -> Time:
+        """The mission's time epoch as :class:`astropy.time.Time`."""
+        return Time(float(self.time_epoch), format=self.time_epoch_format,
+                    scale=self.time_epoch_scale)
+
+    def to_time(self, values: npt.ArrayLike) -> Time:
+        """Turn mission times into :class:`astropy.time.Time`.
+
+        The result is in the mission's scale and keeps full precision: the
+        epoch and the offsets are carried as the two parts of a Julian date.
+
+        Parameters
+        ----------
+        values : array_like or float
+            Times in :attr:`time_unit` since :attr:`time_epoch` (e.g. BTJD).
+
+        Returns
+        -------
+        astropy.time.Time
+        """
+        offsets = (np.asarray(values, dtype=np.float64) * u.Unit(self.time_unit)).to_value(u.day)
+        epoch = self.epoch
+        return Time(epoch.jd1, epoch.jd2 + offsets, format="jd", scale=self.time_epoch_scale)
+
+    def from_time(self, time: Time) -> npt.NDArray[np.float64] | float:
+        """Turn :class:`astropy.time.Time` into mission times (the inverse of :meth:`to_time`).
+
+        Parameters
+        ----------
+        time : astropy.time.Time
+            Times in any scale; they are converted to the mission's scale first.
+
+        Returns
+        -------
+        numpy.ndarray or float
+            Times in :attr:`time_unit` since :attr:`time_epoch`.
+        """
+        epoch = self.epoch
+        in_scale = getattr(time, self.time_epoch_scale)
+        days = (in_scale.jd1 - epoch.jd1) + (in_scale.jd2 - epoch.jd2)
+        result = (np.asarray(days) * u.day).to_value(u.Unit(self.time_unit))
+        return float(result) if np.ndim(result) == 0 else result
+
+
+
+class MissionCatalog(Base):
+    """A catalog of targets published by a mission (e.g. the TESS Input Catalog)."""
+
+    __tablename__ = "mission_catalog"
+
+    id: Mapped[int] = mapped_column(primary_key=True, doc="Catalog identifier.")
+    host_mission_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("mission.id", ondelete="CASCADE"), index=True,
+        doc="The mission that publishes this catalog.")
+    name: Mapped[str] = mapped_column(String(64), unique=True,
+                                      doc="Unique catalog name, e.g. ``TIC``.")
+    description: Mapped[str | None] = mapped_column(doc="Free-text description.")
+
+    host_mission: Mapped[Mission] = relationship(back_populates="catalogs",
+                                                 doc="The hosting :class:`Mission`.")
+    targets: Mapped[list[Target]] = relationship(
+        back_populates="catalog", cascade="all, delete-orphan", passive_deletes=True,
+        doc="Targets in this catalog.")
+
+    def __repr__(self) -> str:
+        return f"MissionCatalog(name={self.name!r})"
+
+
+class Target(Base):
+    """An astronomical object identified by its number in a mission catalog (e.g. a TIC id)."""
+
+    __tablename__ = "target"
+    __table_args__ = (UniqueConstraint("catalog_id", "name"),)
+
+    id: Mapped[BigIntPK] = mapped_column(primary_key=True, doc="Target identifier.")
+    catalog_id: Mapped[int] = mapped_column(
+        ForeignKey("mission_catalog.id", ondelete="CASCADE"),
+        doc="The :class:`MissionCatalog` the target belongs to.")
+    name: Mapped[int] = mapped_column(BigInteger, doc="Catalog number, e.g. the TIC id.")
+
+    catalog: Mapped[MissionCatalog] = relationship(back_populates="targets",
+                                                   doc="The target's catalog.")
+    datasets: Mapped[list[DataSet]] = relationship(
+        back_populates="target", cascade="all, delete", passive_deletes=True,
+        doc="Light curves (:class:`DataSet`) of this target, all observations.")
+    target_specific_times: Mapped[list[TargetSpecificTime]] = relationship(
+        back_populates="target", cascade="all, delete", passive_deletes=True,
+        doc="Per-observation barycentric time arrays of this target.")
+    quality_flag_arrays: Mapped[list[QualityFlagArray]] = relationship(
+        back_populates="target", cascade="all, delete", passive_deletes=True,
+        doc="Target-specific quality flags.")
+    observations: Mapped[list[Observation]] = relationship(
+        secondary="target_specific_time", viewonly=True, order_by="Observation.id",
+        doc="Observations that have times for this target (through "
+            ":class:`TargetSpecificTime`), ordered by id.")
+
+    def __repr__(self) -> str:
+        return f"Target(catalog_id={self.catalog_id!r}, name={self.name!r})"

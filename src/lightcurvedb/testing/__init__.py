@@ -1,0 +1,1 @@
+"""Test utilities for lightcurvedb and downstream packages."""

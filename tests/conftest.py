@@ -1,0 +1,90 @@
+"""Shared fixtures: every database test runs on SQLite and on a real PostgreSQL.
+
+The PostgreSQL server is started by the suite itself from the local binaries
+(:class:`lightcurvedb.testing.postgres.TemporaryPostgres`). Without binaries the
+PostgreSQL half is skipped with a visible reason, unless
+``LIGHTCURVEDB_REQUIRE_POSTGRES=1`` turns that into a failure (as ``.ci/run`` does).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.orm import Session
+
+from lightcurvedb import connect, migrations
+from lightcurvedb.testing import factories
+from lightcurvedb.testing.postgres import TemporaryPostgres, find_postgres_bindir
+
+BACKENDS = ("sqlite", "postgresql")
+_database_numbers = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[TemporaryPostgres]:
+    """A throwaway PostgreSQL server for the whole run."""
+    if find_postgres_bindir() is None:
+        reason = ("PostgreSQL binaries not found (install postgresql or set "
+                  "LIGHTCURVEDB_PG_BINDIR): PostgreSQL tests skipped")
+        if os.environ.get("LIGHTCURVEDB_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason.replace("skipped", "required by LIGHTCURVEDB_REQUIRE_POSTGRES=1"))
+        pytest.skip(reason)
+    with TemporaryPostgres() as server:
+        yield server
+
+
+@pytest.fixture
+def empty_database_url(request: pytest.FixtureRequest, tmp_path) -> URL:
+    """A brand-new, empty database on the backend named by ``request.param``."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "sqlite":
+        return URL.create("sqlite", database=str(tmp_path / "empty.sqlite3"))
+    server: TemporaryPostgres = request.getfixturevalue("postgres_server")
+    name = f"empty_{next(_database_numbers)}"
+    server.create_database(name)
+    request.addfinalizer(lambda: server.drop_database(name))
+    return server.url(name)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[Engine]:
+    """A migrated database (``alembic upgrade heads``) shared by the run, per backend."""
+    if request.param == "sqlite":
+        url = URL.create("sqlite", database=str(tmp_path_factory.mktemp("db") / "lcdb.sqlite3"))
+    else:
+        server: TemporaryPostgres = request.getfixturevalue("postgres_server")
+        server.create_database("lightcurvedb_test")
+        url = server.url("lightcurvedb_test")
+    db_engine = connect(url)
+    migrations.upgrade(db_engine)
+    yield db_engine
+    db_engine.dispose()
+
+
+@pytest.fixture
+def backend(engine: Engine) -> str:
+    """The dialect name of the current database: ``sqlite`` or ``postgresql``."""
+    return engine.dialect.name
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test.
+
+    ``session.commit()`` inside a test releases a SAVEPOINT, not the outer
+    transaction, so tests never see each other's rows. Factories are bound to it.
+    """
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        db_session = Session(bind=connection, join_transaction_mode="create_savepoint")
+        try:
+            with factories.bound_to(db_session):
+                yield db_session
+        finally:
+            db_session.close()
+            transaction.rollback()
