@@ -20,7 +20,6 @@ depends_on: str | Sequence[str] | None = None
 
 BIGINT_PK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
-QFA_UNIQUE = "uq_quality_flag_array_type_observation_id_target_id"
 
 
 def _pk(table: str) -> sa.PrimaryKeyConstraint:
@@ -177,17 +176,16 @@ def upgrade() -> None:
         _pk("quality_flag_array"),
         _fk("quality_flag_array", "observation_id", "observation"),
         _fk("quality_flag_array", "target_id", "target"),
+        sa.UniqueConstraint("type", "observation_id", "target_id",
+                            name="uq_quality_flag_array_type_observation_id_target_id"),
     )
     _indexes("quality_flag_array", "observation_id", "target_id")
-    # A NULL target (observation-wide flags) must still collide with another NULL.
-    if op.get_bind().dialect.name == "postgresql":
-        op.create_unique_constraint(QFA_UNIQUE, "quality_flag_array",
-                                    ["type", "observation_id", "target_id"],
-                                    postgresql_nulls_not_distinct=True)
-    else:
-        op.create_index(f"{QFA_UNIQUE}_sqlite", "quality_flag_array",
-                        ["type", "observation_id", sa.text("coalesce(target_id, -1)")],
-                        unique=True)
+    # Observation-wide flags (target NULL) are unique too: SQL treats NULLs as
+    # distinct, so they get a partial unique index of their own.
+    op.create_index("uq_quality_flag_array_observation_wide", "quality_flag_array",
+                    ["type", "observation_id"], unique=True,
+                    postgresql_where=sa.text("target_id IS NULL"),
+                    sqlite_where=sa.text("target_id IS NULL"))
 
 
 def downgrade() -> None:

@@ -64,22 +64,11 @@ def context_options(connection: Connection) -> dict[str, Any]:
     """Return the Alembic context options lightcurvedb migrates and compares with.
 
     ``env.py`` and the schema-drift tests both use these, so they see the same
-    thing: type comparison on, batch mode on SQLite (which cannot ALTER most
-    things in place), and objects that exist on one backend only (marked with
-    ``info={"dialects": {...}}``) left out elsewhere.
+    thing: type comparison on, and batch mode on SQLite (which cannot ALTER
+    most things in place).
     """
-    dialect = connection.dialect.name
-
-    def include_object(obj: Any, name: str | None, type_: str, reflected: bool,
-                       compare_to: Any) -> bool:
-        for candidate in (obj, compare_to):
-            dialects = getattr(candidate, "info", {}).get("dialects")
-            if dialects is not None and dialect not in dialects:
-                return False
-        return True
-
     return {"target_metadata": target_metadata(), "compare_type": True,
-            "render_as_batch": dialect == "sqlite", "include_object": include_object}
+            "render_as_batch": connection.dialect.name == "sqlite"}
 
 
 def alembic_config(bind: Engine | Connection | None = None) -> Config:

@@ -25,8 +25,9 @@ class QualityFlagArray(Base):
     Polymorphic on :attr:`type` with base identity ``base_quality_flag``;
     missions subclass it to name their bits. At most one array exists per
     ``(type, observation, target)`` -- an observation-wide array (target NULL)
-    included, on both PostgreSQL (``UNIQUE NULLS NOT DISTINCT``) and SQLite (a
-    unique index over ``coalesce(target_id, -1)``).
+    included: a unique constraint covers arrays with a target and a partial unique
+    index (``WHERE target_id IS NULL``) the observation-wide ones, on PostgreSQL
+    and SQLite alike.
 
     Examples
     --------
@@ -36,6 +37,7 @@ class QualityFlagArray(Base):
     """
 
     __tablename__ = "quality_flag_array"
+    __table_args__ = (UniqueConstraint("type", "observation_id", "target_id"),)
 
     id: Mapped[BigIntPK] = mapped_column(primary_key=True, doc="Row identifier.")
     type: Mapped[str] = mapped_column(String(64), doc="Polymorphic discriminator.")
@@ -61,18 +63,14 @@ class QualityFlagArray(Base):
                f"target_id={self.target_id!r})"
 
 
-# One array per (type, observation, target), where a NULL target counts as a
-# value. PostgreSQL 15 says so directly; SQLite gets an expression index. The
-# ``info["dialects"]`` marker tells Alembic's autogenerate which backend owns each.
-UniqueConstraint(
-    QualityFlagArray.__table__.c.type, QualityFlagArray.__table__.c.observation_id,
-    QualityFlagArray.__table__.c.target_id,
-    name="uq_quality_flag_array_type_observation_id_target_id",
-    postgresql_nulls_not_distinct=True, info={"dialects": {"postgresql"}},
-).ddl_if(dialect="postgresql")
+# Observation-wide arrays (target NULL) would slip past the unique constraint,
+# because SQL treats NULLs as distinct; a partial unique index covers them.
+# (PostgreSQL 15's NULLS NOT DISTINCT would do too, but SQLite has no such
+# clause, and one mechanism on both backends is simpler to reason about.)
 Index(
-    "uq_quality_flag_array_type_observation_id_target_id_sqlite",
+    "uq_quality_flag_array_observation_wide",
     QualityFlagArray.__table__.c.type, QualityFlagArray.__table__.c.observation_id,
-    func.coalesce(QualityFlagArray.__table__.c.target_id, -1), unique=True,
-    info={"dialects": {"sqlite"}},
-).ddl_if(dialect="sqlite")
+    unique=True,
+    postgresql_where=QualityFlagArray.__table__.c.target_id.is_(None),
+    sqlite_where=QualityFlagArray.__table__.c.target_id.is_(None),
+)
