@@ -48,7 +48,7 @@ class Base(DeclarativeBase):
     """
 
     metadata = metadata
-    type_annotation_map = {
+    type_annotation_map: dict[Any, Any] = {
         **{npt.NDArray[scalar]: NumpyArray(scalar)  # type: ignore[valid-type]
            for scalar in (np.bool_, np.int16, np.int32, np.int64, np.float32, np.float64)},
         dict[str, Any]: _JSON,

@@ -108,7 +108,8 @@ def url_from_config(path: str | os.PathLike[str]) -> URL:
     unknown = set(section) - set(_CREDENTIAL_KEYS)
     if unknown:
         raise ConfigurationError(f"{path}: unknown key(s) in [Credentials]: "
-                                 f"{', '.join(sorted(unknown))}; expected {', '.join(_CREDENTIAL_KEYS)}")
+                                 f"{', '.join(sorted(unknown))}; "
+                                 f"expected {', '.join(_CREDENTIAL_KEYS)}")
     port_text = section.get("database_port", "5432")
     try:
         port = int(port_text)

@@ -65,10 +65,11 @@ def coerce_array(value: Any, dtype: npt.DTypeLike, *, finite: bool = False, what
     try:
         arr = np.asarray(value)
     except ValueError as exc:  # numpy >= 1.24 refuses ragged nested sequences
-        raise ArrayValidationError(f"{what}: ragged input cannot form a 1-D array ({exc})") from None
+        raise ArrayValidationError(
+            f"{what}: ragged input cannot form a 1-D array ({exc})") from None
     if arr.dtype == object:
-        raise ArrayValidationError(f"{what}: expected numbers of dtype {target}, got Python objects "
-                                   "(ragged or mixed input?)")
+        raise ArrayValidationError(f"{what}: expected numbers of dtype {target}, got Python "
+                                   "objects (ragged or mixed input?)")
     if arr.ndim != 1:
         raise ArrayValidationError(f"{what}: expected a 1-D array, got shape {arr.shape}")
     if arr.dtype != target:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pathlib
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -24,7 +24,9 @@ __all__ = ["FITSFrame", "Observation", "TargetSpecificTime"]
 
 #: Children an observation owns: deleted with it, in the database (ON DELETE
 #: CASCADE) and through the ORM when they are loaded.
-_OWNED = {"cascade": "all, delete", "passive_deletes": True}
+def _owned(doc: str) -> Any:
+    return relationship(back_populates="observation", cascade="all, delete",
+                        passive_deletes=True, doc=doc)
 
 
 class Observation(Base):
@@ -48,14 +50,11 @@ class Observation(Base):
 
     instrument: Mapped[Instrument] = relationship(back_populates="observations",
                                                   doc="The observing :class:`Instrument`.")
-    fits_frames: Mapped[list[FITSFrame]] = relationship(
-        back_populates="observation", **_OWNED, doc="FITS frames of this observation.")
-    target_specific_times: Mapped[list[TargetSpecificTime]] = relationship(
-        back_populates="observation", **_OWNED, doc="Per-target time arrays.")
-    datasets: Mapped[list[DataSet]] = relationship(
-        back_populates="observation", **_OWNED, doc="Light curves from this observation.")
-    quality_flag_arrays: Mapped[list[QualityFlagArray]] = relationship(
-        back_populates="observation", **_OWNED, doc="Quality flags of this observation.")
+    fits_frames: Mapped[list[FITSFrame]] = _owned("FITS frames of this observation.")
+    target_specific_times: Mapped[list[TargetSpecificTime]] = _owned("Per-target time arrays.")
+    datasets: Mapped[list[DataSet]] = _owned("Light curves from this observation.")
+    quality_flag_arrays: Mapped[list[QualityFlagArray]] = _owned(
+        "Quality flags of this observation.")
     targets: Mapped[list[Target]] = relationship(
         secondary="target_specific_time", viewonly=True, order_by="Target.name",
         doc="Targets with times in this observation, by catalog number.")
