@@ -216,7 +216,7 @@ def test_quality_flag_created_on_is_set_by_the_database(session):
     session.flush()
     session.refresh(flags)
     assert flags.created_on.tzinfo is not None
-    assert np.issubdtype(flags.quality_flags.dtype, np.int32)
+    assert flags.quality_flags.dtype == np.int64
 
 
 def test_constraint_and_index_names_fit_postgres_identifiers():

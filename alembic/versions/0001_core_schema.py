@@ -170,7 +170,7 @@ def upgrade() -> None:
         sa.Column("type", sa.String(64), nullable=False),
         sa.Column("observation_id", sa.Integer(), nullable=False),
         sa.Column("target_id", BIGINT_PK, nullable=True),
-        sa.Column("quality_flags", NumpyArray("int32"), nullable=False),
+        sa.Column("quality_flags", NumpyArray("int64"), nullable=False),
         sa.Column("created_on", UTCDateTime(), server_default=sa.func.current_timestamp(),
                   nullable=False),
         _pk("quality_flag_array"),

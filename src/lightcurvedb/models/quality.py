@@ -46,8 +46,10 @@ class QualityFlagArray(Base):
     target_id: Mapped[int | None] = mapped_column(
         ForeignKey("target.id", ondelete="CASCADE"), index=True,
         doc="The target, or NULL for flags that apply to the whole observation.")
-    quality_flags: Mapped[npt.NDArray[np.int32]] = mapped_column(
-        deferred=True, doc="Quality bit field per cadence.")
+    quality_flags: Mapped[npt.NDArray[np.int64]] = mapped_column(
+        deferred=True,
+        doc="Quality bit field per cadence (64-bit, so unsigned 32-bit words such as "
+            "JWST DQ fit).")
     created_on: Mapped[dt.datetime] = mapped_column(
         server_default=func.current_timestamp(), doc="When the row was written (UTC).")
 

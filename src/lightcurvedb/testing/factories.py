@@ -199,7 +199,7 @@ class QualityFlagArrayFactory(LightcurveDBFactory):
     observation = factory.SubFactory(ObservationFactory)
     target = None
     quality_flags = factory.LazyFunction(
-        lambda: (_rng.random(N_CADENCES) < 0.05).astype(np.int32))
+        lambda: (_rng.random(N_CADENCES) < 0.05).astype(np.int64))
 
 
 ALL_FACTORIES: tuple[type[SQLAlchemyModelFactory], ...] = (

@@ -1,0 +1,196 @@
+"""The ``lcdb`` command line: a demo database and schema migrations.
+
+Examples
+--------
+.. code-block:: console
+
+   $ lcdb demo                       # default SQLite file, no configuration needed
+   $ lcdb --url postgresql://astro@db/lightcurves db upgrade
+   $ lcdb db current
+   $ lcdb db downgrade -1
+
+The database is ``--url`` if given, else what :func:`lightcurvedb.connect`
+resolves (``LIGHTCURVEDB_URL``, ``db.conf``, the default SQLite file). Errors
+are reported on one line, ``lcdb: error: <message>``, with exit status 1;
+``--debug`` shows the full traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+from alembic.util import CommandError
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from lightcurvedb import __version__, migrations
+from lightcurvedb.core.config import ConfigurationError
+from lightcurvedb.core.engine import connect
+from lightcurvedb.demo import install_demo
+
+__all__ = ["build_parser", "error_message", "main"]
+
+#: Errors reported as one ``lcdb: error:`` line rather than a traceback.
+USER_ERRORS = (ConfigurationError, SQLAlchemyError, CommandError, OSError, ValueError,
+               LookupError)
+
+
+def error_message(exc: BaseException) -> str:
+    """Return a one-line description of ``exc`` for the terminal.
+
+    Parameters
+    ----------
+    exc : BaseException
+        The error. For a SQLAlchemy DB-API error the driver's own message
+        (``exc.orig``) is used, not the SQL statement SQLAlchemy appends.
+
+    Returns
+    -------
+    str
+        The first non-empty line of the message, or the exception's class name.
+    """
+    source = getattr(exc, "orig", None) if isinstance(exc, SQLAlchemyError) else None
+    text = str(source if source is not None else exc)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+@contextmanager
+def _engine(args: argparse.Namespace) -> Iterator[Engine]:
+    engine = connect(args.url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _url(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+def _revisions(revisions: Sequence[str]) -> str:
+    return "\n".join(revisions) if revisions else "(empty)"
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    with _engine(args) as engine:
+        summary = install_demo(engine)
+    print(summary.render())
+    print()
+    if summary.created_anything:
+        made = ", ".join(f"{n} {table}" for table, n in summary.created.items() if n)
+        print(f"Created {sum(summary.created.values())} new rows ({made}).")
+    else:
+        print("Nothing new was created: the demo data were already present.")
+    return 0
+
+
+def _cmd_upgrade(args: argparse.Namespace) -> int:
+    with _engine(args) as engine:
+        migrations.upgrade(engine, args.revision)
+        print(f"{_url(engine)} is at: {', '.join(migrations.current(engine)) or '(empty)'}")
+    return 0
+
+
+def _cmd_downgrade(args: argparse.Namespace) -> int:
+    with _engine(args) as engine:
+        migrations.downgrade(engine, args.revision)
+        print(f"{_url(engine)} is at: {', '.join(migrations.current(engine)) or '(empty)'}")
+    return 0
+
+
+def _cmd_current(args: argparse.Namespace) -> int:
+    with _engine(args) as engine:
+        print(_revisions(migrations.current(engine)))
+    return 0
+
+
+def _cmd_heads(args: argparse.Namespace) -> int:
+    print(_revisions(migrations.heads()))
+    return 0
+
+
+def _add_command(commands: argparse._SubParsersAction, name: str, help_text: str,
+                 func: Callable[[argparse.Namespace], int], common: argparse.ArgumentParser
+                 ) -> argparse.ArgumentParser:
+    parser = commands.add_parser(name, help=help_text, description=help_text[:1].upper()
+                                 + help_text[1:] + ".", parents=[common])
+    parser.set_defaults(func=func)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the ``lcdb`` argument parser.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser; each leaf command stores its handler as ``func``.
+        ``--url`` and ``--debug`` are accepted before or after the command.
+    """
+    url_help = ("database URL (default: LIGHTCURVEDB_URL, db.conf, else the SQLite file in "
+                "the user's data directory)")
+    debug_help = "show the full traceback on errors"
+    parser = argparse.ArgumentParser(
+        prog="lcdb", description="Manage a lightcurvedb database of astronomical light curves.")
+    parser.add_argument("--url", metavar="URL", help=url_help)
+    parser.add_argument("--debug", action="store_true", help=debug_help)
+    # Commands accept the same options after their name; SUPPRESS keeps a value
+    # given before the command from being reset by the command's own default.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--url", default=argparse.SUPPRESS, metavar="URL", help=url_help)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help=debug_help)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    _add_command(commands, "demo", "migrate the database and load a small demo TESS mission "
+                 "(idempotent)", _cmd_demo, common)
+    db = commands.add_parser("db", help="inspect and migrate the database schema",
+                             description="Inspect and migrate the database schema.")
+    db_commands = db.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    upgrade = _add_command(db_commands, "upgrade", "upgrade the schema to a revision "
+                           "(default: the newest)", _cmd_upgrade, common)
+    upgrade.add_argument("revision", nargs="?", default="heads",
+                         help="target revision: heads (default), a revision id, +1, ...")
+    downgrade = _add_command(db_commands, "downgrade", "downgrade the schema to a revision",
+                             _cmd_downgrade, common)
+    downgrade.add_argument("revision", help="target revision: -1, a revision id, or base "
+                                            "(drops every table)")
+    _add_command(db_commands, "current", "print the revision(s) the database is at",
+                 _cmd_current, common)
+    _add_command(db_commands, "heads", "print the newest revision(s) shipped with lightcurvedb",
+                 _cmd_heads, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``lcdb`` command line.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 1 on an error (reported on stderr as
+        one ``lcdb: error: ...`` line), 130 when interrupted. Usage errors
+        exit through :mod:`argparse` with status 2.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except USER_ERRORS as exc:
+        if args.debug:
+            raise
+        print(f"lcdb: error: {error_message(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("lcdb: interrupted", file=sys.stderr)
+        return 130
