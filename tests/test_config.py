@@ -208,3 +208,20 @@ def test_engines_survive_fork(engine):
     assert parent_identity not in {identity for _, identity in results}
     with engine.connect() as connection:
         assert _connection_identity(connection) == parent_identity  # still pooled, still fine
+
+
+def test_session_allows_commit_inside_the_block(tmp_path):
+    # The seed's lineage example calls session.commit() and keeps working.
+    from lightcurvedb.models import PhotometricSource, ProcessingMethod
+
+    url = f"sqlite:///{tmp_path / 'commit.sqlite3'}"
+    engine = lightcurvedb.connect(url)
+    lightcurvedb.migrations.upgrade(engine)
+    with lightcurvedb.session(engine) as s:
+        s.add(PhotometricSource(name="first"))
+        s.commit()
+        s.add(ProcessingMethod(name="after the commit"))
+    with lightcurvedb.session(engine) as s:
+        assert s.scalars(sa.select(ProcessingMethod.name)).all() == ["after the commit"]
+        assert s.scalars(sa.select(PhotometricSource.name)).all() == ["first"]
+    engine.dispose()

@@ -43,7 +43,7 @@ from lightcurvedb.models import (
 
 __all__ = ["DEMO_TARGETS", "QUALITY_BITS", "DemoRow", "DemoSummary", "build_demo", "install_demo"]
 
-#: TESS quality bits the demo sets: bit value -> meaning.
+#: TESS quality bits the demo sets, as bit value -> meaning.
 QUALITY_BITS = {1: "attitude tweak", 4: "coarse point", 32: "desaturation event",
                 128: "manual exclude"}
 #: TIC id -> (barycentric offset in days, SAP flux in e-/s, relative noise per cadence).

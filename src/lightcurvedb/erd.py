@@ -39,8 +39,8 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
     Uuid,
+    exc,
 )
-from sqlalchemy import exc
 from sqlalchemy import types as sqltypes
 from sqlalchemy.sql.schema import Column
 
@@ -76,12 +76,12 @@ def _token(text: str) -> str:
     return token if token[0].isalpha() or token[0] == "_" else f"_{token}"
 
 
-def column_type_token(type_: sqltypes.TypeEngine[Any]) -> str:
+def column_type_token(sql_type: sqltypes.TypeEngine[Any]) -> str:
     """Return the short, single-token name a column type is shown with.
 
     Parameters
     ----------
-    type_ : sqlalchemy.types.TypeEngine
+    sql_type : sqlalchemy.types.TypeEngine
         A column's type.
 
     Returns
@@ -101,20 +101,20 @@ def column_type_token(type_: sqltypes.TypeEngine[Any]) -> str:
     """
     from lightcurvedb.core.types import NumpyArray, PathType, UTCDateTime
 
-    if isinstance(type_, NumpyArray):
-        return f"array_{np.dtype(type_.dtype).name}"
-    if isinstance(type_, PathType):
+    if isinstance(sql_type, NumpyArray):
+        return f"array_{np.dtype(sql_type.dtype).name}"
+    if isinstance(sql_type, PathType):
         return "path"
-    if isinstance(type_, UTCDateTime):
+    if isinstance(sql_type, UTCDateTime):
         return "datetime"
-    if isinstance(type_, sqltypes.ARRAY):
-        return f"array_{column_type_token(type_.item_type)}"
-    if isinstance(type_, sqltypes.TypeDecorator):
-        return column_type_token(type_.impl_instance)
+    if isinstance(sql_type, sqltypes.ARRAY):
+        return f"array_{column_type_token(sql_type.item_type)}"
+    if isinstance(sql_type, sqltypes.TypeDecorator):
+        return column_type_token(sql_type.impl_instance)
     for generic, token in _TYPE_TOKENS:
-        if isinstance(type_, generic):
+        if isinstance(sql_type, generic):
             return token
-    return _token(type(type_).__name__.lower())
+    return _token(type(sql_type).__name__.lower())
 
 
 def entity_names(tables: Iterable[Table]) -> dict[Table, str]:
@@ -163,7 +163,7 @@ def entity_names(tables: Iterable[Table]) -> dict[Table, str]:
 
 
 def _single_column_uniques(table: Table) -> set[str]:
-    """Names of the columns that are unique on their own."""
+    """Return the names of the columns that are unique on their own."""
     unique = {column.name for column in table.columns if column.unique}
     for constraint in table.constraints:
         if isinstance(constraint, UniqueConstraint) and len(constraint.columns) == 1:
@@ -201,7 +201,8 @@ def _relationship_line(constraint: ForeignKeyConstraint, names: dict[Table, str]
         return None
     columns = [column.name for column in constraint.columns]
     optional = any(column.nullable for column in constraint.columns)
-    one_to_one = len(columns) == 1 and columns[0] in unique
+    primary_key = {column.name for column in child_table.primary_key.columns}
+    one_to_one = set(columns) == primary_key or (len(columns) == 1 and columns[0] in unique)
     parent_side = "|o" if optional else "||"
     child_side = "o|" if one_to_one else "o{"
     label = ", ".join(columns)
@@ -209,7 +210,7 @@ def _relationship_line(constraint: ForeignKeyConstraint, names: dict[Table, str]
 
 
 def _core_tables() -> list[Table]:
-    """The tables of the models defined in :mod:`lightcurvedb.models`."""
+    """Return the tables of the models defined in :mod:`lightcurvedb.models`."""
     import lightcurvedb.models  # noqa: F401  (registers the core tables)
     from lightcurvedb.core.base import Base
 
@@ -245,7 +246,8 @@ def mermaid_erd(metadata: MetaData | None = None,
         multi-column uniqueness is not drawn. Each foreign key becomes one
         relationship ``Parent ||--o{ Child : "fk_column"``, sorted: ``|o`` on
         the parent side when the foreign key is nullable (zero or one parent),
-        ``o|`` on the child side when it is unique (one-to-one). Foreign keys to
+        ``o|`` on the child side when it is unique or the child's primary key
+        (one-to-one, e.g. joined-table inheritance). Foreign keys to
         tables outside the selection keep their ``FK`` mark but draw no line.
         The same tables always give the same text.
 

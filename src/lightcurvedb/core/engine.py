@@ -101,6 +101,9 @@ def _shared_engine(url: str | URL | None) -> Engine:
 def session(bind: str | URL | Engine | None = None, **session_options: Any) -> Iterator[Session]:
     """Open a :class:`~sqlalchemy.orm.Session` that commits on success and rolls back on error.
 
+    Calling ``commit()`` inside the block is allowed too (the seed examples do);
+    whatever is pending at the end is committed.
+
     Parameters
     ----------
     bind : str, sqlalchemy.engine.URL or sqlalchemy.engine.Engine, optional
@@ -121,5 +124,10 @@ def session(bind: str | URL | Engine | None = None, **session_options: Any) -> I
     ...     s.query(Target).count()
     """
     engine = bind if isinstance(bind, Engine) else _shared_engine(bind)
-    with Session(engine, **session_options) as db_session, db_session.begin():
-        yield db_session
+    with Session(engine, **session_options) as db_session:
+        try:
+            yield db_session
+        except BaseException:
+            db_session.rollback()
+            raise
+        db_session.commit()

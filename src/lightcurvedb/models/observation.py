@@ -82,10 +82,10 @@ class FITSFrame(Base):
         ForeignKey("observation.id", ondelete="CASCADE"), index=True,
         doc="The observation the frame belongs to.")
     simple: Mapped[bool] = mapped_column(default=True, doc="FITS ``SIMPLE`` keyword.")
-    bitpix: Mapped[int] = mapped_column(doc="FITS ``BITPIX``: bits per data value.")
-    naxis: Mapped[int] = mapped_column(doc="FITS ``NAXIS``: number of data axes.")
+    bitpix: Mapped[int] = mapped_column(doc="Bits per data value (FITS ``BITPIX``).")
+    naxis: Mapped[int] = mapped_column(doc="Number of data axes (FITS ``NAXIS``).")
     naxis_values: Mapped[npt.NDArray[np.int32]] = mapped_column(
-        doc="FITS ``NAXIS1`` ... ``NAXISn``: the length of each axis.")
+        doc="Length of each axis (FITS ``NAXIS1`` ... ``NAXISn``).")
     extended: Mapped[bool] = mapped_column(default=False, doc="FITS ``EXTEND`` keyword.")
     bscale: Mapped[float] = mapped_column(default=1.0, doc="FITS ``BSCALE``.")
     bzero: Mapped[float] = mapped_column(default=0.0, doc="FITS ``BZERO``.")
