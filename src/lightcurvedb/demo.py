@@ -178,7 +178,7 @@ def _observation(db: Session, created: Counter[str], ccd: Instrument,
 
 
 def _photometry(tic: int, sector: int, btjd: npt.NDArray[np.float64]
-                ) -> tuple[npt.NDArray[np.float64], ...]:
+                ) -> tuple[npt.NDArray[Any], ...]:
     """Synthesise (SAP flux, SAP error, PDCSAP flux, PDCSAP error, quality) for one pair."""
     rng = np.random.default_rng([_SEED, tic, sector])
     _, base, sigma = DEMO_TARGETS[tic]
