@@ -10,6 +10,7 @@ migrate a database without a source checkout::
 from __future__ import annotations
 
 import importlib.resources
+import os
 import pathlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,9 +54,12 @@ def script_location() -> pathlib.Path:
 
 
 def target_metadata() -> MetaData:
-    """Return the metadata migrations are compared against, with every model imported."""
-    import lightcurvedb.models  # noqa: F401  (registers the core tables)
+    """Return the metadata migrations compare against: core, shipped missions and plugins."""
+    import lightcurvedb.missions  # noqa: F401  (registers the core and mission tables)
     from lightcurvedb.core.base import metadata
+    from lightcurvedb.missions.registry import load_plugins
+
+    load_plugins()
 
     return metadata
 
@@ -80,8 +84,15 @@ def alembic_config(bind: Engine | Connection | None = None) -> Config:
         Run against this database; otherwise ``env.py`` resolves one the way
         :func:`lightcurvedb.connect` does.
     """
+    from lightcurvedb.missions.registry import plugin_version_locations
+
     config = Config()
-    config.set_main_option("script_location", str(script_location()))
+    location = script_location()
+    config.set_main_option("script_location", str(location))
+    versions = [location / "versions", *plugin_version_locations()]
+    # Alembic splits version_locations on the path separator ("os" = ":" here).
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", os.pathsep.join(map(str, versions)))
     config.attributes["configure_logging"] = False
     if bind is not None:
         config.attributes["connection"] = bind

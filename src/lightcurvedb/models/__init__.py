@@ -10,7 +10,7 @@ from lightcurvedb.models.instrument import Instrument
 from lightcurvedb.models.mission import Mission, MissionCatalog, Target
 from lightcurvedb.models.observation import FITSFrame, Observation, TargetSpecificTime
 from lightcurvedb.models.processing import PhotometricSource, ProcessingMethod
-from lightcurvedb.models.quality import QualityFlagArray
+from lightcurvedb.models.quality import QualityBits, QualityFlagArray, UnknownQualityBitError
 
 __all__ = [
     "DataSet",
@@ -22,7 +22,9 @@ __all__ = [
     "Observation",
     "PhotometricSource",
     "ProcessingMethod",
+    "QualityBits",
     "QualityFlagArray",
     "Target",
     "TargetSpecificTime",
+    "UnknownQualityBitError",
 ]

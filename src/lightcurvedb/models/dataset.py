@@ -6,12 +6,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import CheckConstraint, ForeignKey, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, or_, select
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from lightcurvedb.core.base import Base
 
 if TYPE_CHECKING:
+    from astropy.timeseries import TimeSeries
+
     from lightcurvedb.models.mission import Target
     from lightcurvedb.models.observation import Observation
     from lightcurvedb.models.processing import PhotometricSource, ProcessingMethod
@@ -58,6 +60,9 @@ class DataSet(Base):
     processing_method_id: Mapped[int | None] = mapped_column(
         ForeignKey("processing_method.id", ondelete="CASCADE"), index=True,
         doc="The :class:`ProcessingMethod` applied (NULL for raw photometry).")
+    unit: Mapped[str | None] = mapped_column(
+        String(32), doc="Unit of ``values`` and ``errors`` as an astropy unit string "
+                        "(e.g. ``electron / s``), or NULL if unknown or dimensionless.")
     values: Mapped[npt.NDArray[np.float64]] = mapped_column(
         deferred=True, deferred_group="dataset_arrays", doc="Flux per cadence.")
     errors: Mapped[npt.NDArray[np.float64] | None] = mapped_column(
@@ -86,6 +91,57 @@ class DataSet(Base):
     def __repr__(self) -> str:
         return f"DataSet(id={self.id!r}, target_id={self.target_id!r}, " \
                f"observation_id={self.observation_id!r})"
+
+    def to_timeseries(self) -> TimeSeries:
+        """Return this light curve as an :class:`astropy.timeseries.TimeSeries`.
+
+        The time axis is the target's :class:`TargetSpecificTime` in the same
+        observation (BJD, TDB). Columns: ``flux`` and ``flux_err`` (with
+        :attr:`unit` when known), and, when quality flags exist for the
+        observation (the target's own preferred over observation-wide ones),
+        ``quality`` (the bit words) and ``quality_mask`` (True where a
+        mission's "hard" bits are set; see
+        :meth:`QualityFlagArray.hard_mask`).
+
+        Raises
+        ------
+        ValueError
+            If the light curve is not in a session, has no time array, or its
+            arrays and the times differ in length.
+        """
+        from astropy import units as u
+        from astropy.timeseries import TimeSeries
+
+        from lightcurvedb.models.observation import TargetSpecificTime
+        from lightcurvedb.models.quality import QualityFlagArray
+
+        session = object_session(self)
+        if session is None:
+            raise ValueError(f"{self!r} is not attached to a session")
+        times = session.scalar(select(TargetSpecificTime).where(
+            TargetSpecificTime.target_id == self.target_id,
+            TargetSpecificTime.observation_id == self.observation_id))
+        if times is None:
+            raise ValueError(f"{self!r}: no TargetSpecificTime for target {self.target_id} in "
+                             f"observation {self.observation_id}, so there is no time axis")
+        n = len(times.barycentric_julian_dates)
+        if len(self.values) != n:
+            raise ValueError(f"{self!r}: {len(self.values)} values but {n} times")
+        unit = u.Unit(self.unit) if self.unit else u.dimensionless_unscaled
+        series = TimeSeries(time=times.to_time())
+        series["flux"] = self.values * unit
+        if self.errors is not None:
+            series["flux_err"] = self.errors * unit
+        flags = session.scalars(
+            select(QualityFlagArray).where(
+                QualityFlagArray.observation_id == self.observation_id,
+                or_(QualityFlagArray.target_id == self.target_id,
+                    QualityFlagArray.target_id.is_(None)))
+            .order_by(QualityFlagArray.target_id.is_(None))).first()
+        if flags is not None and len(flags.quality_flags) == n:
+            series["quality"] = flags.quality_flags
+            series["quality_mask"] = flags.hard_mask()
+        return series
 
     def ancestors(self) -> list[DataSet]:
         """Every light curve this one was derived from, directly or not, nearest first."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -16,7 +18,80 @@ if TYPE_CHECKING:
     from lightcurvedb.models.mission import Target
     from lightcurvedb.models.observation import Observation
 
-__all__ = ["QualityFlagArray"]
+__all__ = ["QualityBits", "QualityFlagArray", "UnknownQualityBitError"]
+
+
+class UnknownQualityBitError(KeyError):
+    """A quality-bit name that the flag array's mission does not define."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class QualityBits:
+    """The named bits of a mission's quality word.
+
+    Parameters
+    ----------
+    bits : mapping of str to int
+        Bit name -> bit value (a power of two), e.g. ``{"desaturation": 32}``.
+    hard : iterable of str
+        The names whose cadences a careful analysis drops by default.
+    descriptions : mapping of str to str, optional
+        What each bit means, from the mission's data documentation.
+    """
+
+    bits: Mapping[str, int]
+    hard: tuple[str, ...] = ()
+    descriptions: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, value in self.bits.items():
+            if value <= 0 or value & (value - 1):
+                raise ValueError(f"quality bit {name!r} = {value} is not a power of two")
+        self.value(*self.hard)  # every hard name must exist
+
+    def value(self, *names: str) -> int:
+        """Return the OR of the named bits.
+
+        Raises
+        ------
+        UnknownQualityBitError
+            If a name is not defined; the message lists the valid names.
+        """
+        unknown = [name for name in names if name not in self.bits]
+        if unknown:
+            valid = ", ".join(sorted(self.bits)) or "(none: this flag type names no bits)"
+            raise UnknownQualityBitError(
+                f"unknown quality bit(s) {', '.join(map(repr, unknown))}; valid names: {valid}")
+        word = 0
+        for name in names:
+            word |= self.bits[name]
+        return word
+
+    @property
+    def hard_value(self) -> int:
+        """int: The OR of the :attr:`hard` bits."""
+        return self.value(*self.hard)
+
+    def names(self, word: int) -> tuple[str, ...]:
+        """Return the names of the bits set in ``word``, lowest bit first.
+
+        Bits without a name are reported as ``bit_<value>``.
+        """
+        word = int(word)
+        names = [name for name, value in sorted(self.bits.items(), key=lambda kv: kv[1])
+                 if word & value]
+        named = self.value(*names)
+        rest = word & ~named
+        position = 0
+        while rest:
+            if rest & 1:
+                names.append(f"bit_{1 << position}")
+            rest >>= 1
+            position += 1
+        return tuple(names)
 
 
 class QualityFlagArray(Base):
@@ -59,6 +134,43 @@ class QualityFlagArray(Base):
                                                  doc="The :class:`Target`, if any.")
 
     __mapper_args__ = {"polymorphic_on": "type", "polymorphic_identity": "base_quality_flag"}
+
+    #: The bits this flag type names; missions override it. The base type names none.
+    quality_bits: ClassVar[QualityBits] = QualityBits({})
+
+    def mask(self, *names: str) -> npt.NDArray[np.bool_]:
+        """Return a boolean array, True where any of the named bits is set.
+
+        Parameters
+        ----------
+        *names : str
+            Bit names of :attr:`quality_bits`, e.g. ``"desaturation"``.
+
+        Raises
+        ------
+        UnknownQualityBitError
+            For a name the mission does not define; the message lists the valid ones.
+        """
+        return (self.quality_flags & self.quality_bits.value(*names)) != 0
+
+    def hard_mask(self) -> npt.NDArray[np.bool_]:
+        """Return True for cadences with any of the mission's "hard" bits set."""
+        return (self.quality_flags & self.quality_bits.hard_value) != 0
+
+    def decode(self) -> list[tuple[str, ...]]:
+        """Return the names of the bits set at each cadence.
+
+        Each distinct word is decoded once, so a 20,000-cadence sector costs a
+        handful of lookups, not 20,000.
+        """
+        words, inverse = np.unique(self.quality_flags, return_inverse=True)
+        decoded = [self.quality_bits.names(word) for word in words]
+        return [decoded[i] for i in inverse.ravel()]
+
+    @classmethod
+    def bit_names(cls) -> Iterable[str]:
+        """Return the bit names this flag type defines, lowest bit first."""
+        return [name for name, _ in sorted(cls.quality_bits.bits.items(), key=lambda kv: kv[1])]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(observation_id={self.observation_id!r}, " \

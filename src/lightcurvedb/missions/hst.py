@@ -1,0 +1,141 @@
+"""HST: WFC3/UVIS observations, calibrated (``_flc``) and drizzled (``_drc``) frames.
+
+HST times are MJD in UTC. The instrument tree is ``HST > WFC3 > UVIS``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from lightcurvedb.missions._common import (
+    ExposureColumns,
+    ensure_instrument_tree,
+    ensure_mission,
+    find_instrument,
+)
+from lightcurvedb.models import (
+    FITSFrame,
+    Instrument,
+    Mission,
+    Observation,
+    QualityBits,
+    QualityFlagArray,
+)
+
+__all__ = [
+    "HST_DQ_BITS",
+    "HSTDRCFrame",
+    "HSTFLCFrame",
+    "HSTFrame",
+    "HSTObservation",
+    "HSTQualityFlagArray",
+    "create_hst_instruments",
+    "ensure_hst_mission",
+]
+
+#: WFC3/UVIS data-quality bits, from the WFC3 Data Handbook.
+HST_DQ_BITS = QualityBits(
+    bits={
+        "reed_solomon_error": 1,
+        "fill_value": 2,
+        "bad_detector_pixel": 4,
+        "deviant_zero_read": 8,
+        "hot_pixel": 16,
+        "cte_tail": 32,
+        "warm_pixel": 64,
+        "bad_bias": 128,
+        "full_well_saturation": 256,
+        "bad_flat": 512,
+        "charge_trap": 1024,
+        "ad_saturation": 2048,
+        "cosmic_ray_drizzle": 4096,
+        "cosmic_ray_calwf3": 8192,
+        "ghost_crosstalk": 16384,
+    },
+    hard=("reed_solomon_error", "fill_value", "bad_detector_pixel", "hot_pixel",
+          "full_well_saturation", "ad_saturation", "cosmic_ray_drizzle", "cosmic_ray_calwf3"),
+    descriptions={
+        "reed_solomon_error": "Reed-Solomon decoding error",
+        "fill_value": "Data missing and replaced by fill value",
+        "bad_detector_pixel": "Bad detector pixel",
+        "deviant_zero_read": "Deviant zero read (IR) / unused (UVIS)",
+        "hot_pixel": "Hot pixel",
+        "cte_tail": "Charge-transfer-efficiency tail",
+        "warm_pixel": "Warm pixel",
+        "bad_bias": "Bad pixel in bias",
+        "full_well_saturation": "Full-well saturation",
+        "bad_flat": "Bad or uncertain flat-field value",
+        "charge_trap": "Charge trap",
+        "ad_saturation": "Analog-to-digital saturation",
+        "cosmic_ray_drizzle": "Cosmic ray found by AstroDrizzle",
+        "cosmic_ray_calwf3": "Cosmic ray found by calwf3 rejection",
+        "ghost_crosstalk": "Ghost or crosstalk",
+    },
+)
+
+
+class HSTObservation(Observation):
+    """One HST visit with one filter and detector."""
+
+    __tablename__ = "hst_observation"
+
+    id: Mapped[int] = mapped_column(ForeignKey("observation.id", ondelete="CASCADE"),
+                                    primary_key=True, doc="The base :class:`Observation` id.")
+    program_id: Mapped[int] = mapped_column(index=True, doc="Proposal/program id (``PROPOSID``).")
+    visit_id: Mapped[str] = mapped_column(String(16), doc="Visit (``LINENUM`` prefix).")
+    filter_name: Mapped[str] = mapped_column(String(32), doc="Filter (``FILTER``).")
+    exposure_time: Mapped[float] = mapped_column(doc="Total exposure time, seconds.")
+    detector: Mapped[str] = mapped_column(String(16), doc="Detector (``DETECTOR``), e.g. UVIS.")
+
+    __mapper_args__ = {"polymorphic_identity": "hst_observation",
+                       "polymorphic_load": "selectin"}
+
+
+class HSTFrame(ExposureColumns, FITSFrame):
+    """An HST exposure file; see :class:`HSTFLCFrame` and :class:`HSTDRCFrame`."""
+
+    __tablename__ = "hst_frame"
+
+    id: Mapped[int] = mapped_column(ForeignKey("fits_frame.id", ondelete="CASCADE"),
+                                    primary_key=True, doc="The base :class:`FITSFrame` id.")
+
+    __mapper_args__ = {"polymorphic_identity": "hst_frame", "polymorphic_load": "selectin"}
+    #: File suffix of this frame type.
+    file_type = ""
+
+
+class HSTFLCFrame(HSTFrame):
+    """A CTE-corrected, calibrated, flat-fielded exposure (``_flc.fits``, two UVIS chips)."""
+
+    __mapper_args__ = {"polymorphic_identity": "hst_flc", "polymorphic_load": "inline"}
+    file_type = "flc"
+
+
+class HSTDRCFrame(HSTFrame):
+    """A drizzled, distortion-corrected image (``_drc.fits``)."""
+
+    __mapper_args__ = {"polymorphic_identity": "hst_drc", "polymorphic_load": "inline"}
+    file_type = "drc"
+
+
+class HSTQualityFlagArray(QualityFlagArray):
+    """WFC3 data-quality bits with names (:data:`HST_DQ_BITS`)."""
+
+    __mapper_args__ = {"polymorphic_identity": "hst_quality_flag"}
+    quality_bits = HST_DQ_BITS
+
+
+def ensure_hst_mission(session: Session) -> Mission:
+    """Return the HST mission (MJD, UTC), creating it if absent."""
+    return ensure_mission(session, "HST", description="Hubble Space Telescope", time_unit="d",
+                          time_epoch=2400000.5, time_epoch_scale="utc", time_epoch_format="jd",
+                          time_format_name="hst_mjd")
+
+
+def create_hst_instruments(session: Session) -> Instrument:
+    """Create ``HST > WFC3 > UVIS`` if absent; return the UVIS node."""
+    ensure_instrument_tree(session, {"HST": {"WFC3": {"UVIS": {}}}})
+    uvis = find_instrument(session, "HST", "WFC3", "UVIS")
+    assert uvis is not None
+    return uvis
