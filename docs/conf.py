@@ -38,6 +38,12 @@ sys.path.insert(0, str(ROOT / "src"))
 import lightcurvedb  # noqa: E402
 from lightcurvedb.erd import mermaid_erd  # noqa: E402
 
+# Declare every mapped class before autodoc runs: while documenting inherited
+# members autodoc writes annotations it finds in SQLAlchemy's source (e.g.
+# ``__table_args__`` on a typing-only base) into ``__annotations__``, and a
+# model declared after that would break.
+import lightcurvedb.missions  # noqa: E402, F401
+
 # -- Project -----------------------------------------------------------------
 
 project = "lightcurvedb"
