@@ -9,7 +9,7 @@ nox.options.default_venv_backend = "venv"
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the whole test suite on SQLite and PostgreSQL."""
-    session.install(".[test]")
+    session.install(".[test]", "./tests/downstream")
     session.run("python", "-m", "pytest", *session.posargs)
 
 
@@ -37,5 +37,5 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def migrations(session: nox.Session) -> None:
     """The migration checks: one head, empty autogenerate diff, down and up again."""
-    session.install(".[test]")
+    session.install(".[test]", "./tests/downstream")
     session.run("python", "-m", "pytest", "tests/test_migrations.py", *session.posargs)

@@ -8,6 +8,7 @@ PostgreSQL half is skipped with a visible reason, unless
 
 from __future__ import annotations
 
+import importlib.metadata
 import itertools
 import os
 from collections.abc import Iterator
@@ -22,6 +23,25 @@ from lightcurvedb.testing.postgres import TemporaryPostgres, find_postgres_bindi
 
 BACKENDS = ("sqlite", "postgresql")
 _database_numbers = itertools.count()
+
+#: The example downstream mission package (``tests/downstream``), installed by the
+#: README's test command and ``.ci/run`` next to lightcurvedb itself.
+DOWNSTREAM_DIST = "lcdb-kepler-example"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse to run without the example downstream package.
+
+    The whole suite runs with its ``kepler`` plugin present: every
+    ``migrations.upgrade`` also applies its Alembic branch, and the migration
+    checks cover its tables.
+    """
+    try:
+        importlib.metadata.distribution(DOWNSTREAM_DIST)
+    except importlib.metadata.PackageNotFoundError:
+        raise pytest.UsageError(
+            f"the example mission package {DOWNSTREAM_DIST} is not installed; run "
+            "'pip install ./tests/downstream' (the README's test command does)") from None
 
 
 @pytest.fixture(scope="session")

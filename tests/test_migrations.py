@@ -1,4 +1,9 @@
-"""Migrations: one head, upgrade matches the models exactly, downgrade removes everything."""
+"""Migrations: one head per branch, upgrade matches the models exactly, downgrade removes all.
+
+The suite runs with the example downstream package ``tests/downstream``
+installed (see ``conftest.py``), so its Alembic branch ``lcdb_kepler`` is part
+of every check here.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +18,33 @@ from lightcurvedb.core.base import metadata
 
 BOTH = pytest.mark.parametrize("empty_database_url", ["sqlite", "postgresql"], indirect=True)
 
+#: Branch label -> first revision: lightcurvedb's own branch and the example plugin's.
+BRANCHES = {"lightcurvedb": "0001", "lcdb_kepler": "kepler_0001"}
+#: The tables the plugin branch creates.
+KEPLER_TABLES = {"kepler_observation", "kepler_ffi_frame"}
+
 
 def _diff(connection):
     context = MigrationContext.configure(connection, opts=migrations.context_options(connection))
     return compare_metadata(context, metadata)
 
 
-def test_exactly_one_head():
+def test_exactly_one_head_per_branch():
     script = ScriptDirectory.from_config(migrations.alembic_config())
-    assert len(script.get_heads()) == 1
-    assert migrations.heads() == tuple(script.get_heads())
+    branch_heads = {label: [rev.revision for rev in script.get_revisions(f"{label}@head")]
+                    for label in BRANCHES}
+    assert all(len(heads) == 1 for heads in branch_heads.values()), branch_heads
+    # Every head is the head of one of the branches, and every branch starts once.
+    assert sorted(script.get_heads()) == sorted(heads[0] for heads in branch_heads.values())
+    assert sorted(script.get_bases()) == sorted(BRANCHES.values())
+    assert migrations.heads() == tuple(sorted(script.get_heads()))
+    assert "kepler_0001" in migrations.heads()
+
+
+def test_plugin_branch_depends_on_the_core_branch():
+    script = ScriptDirectory.from_config(migrations.alembic_config())
+    needed = {rev.revision for rev in script.iterate_revisions("lcdb_kepler@head", "base")}
+    assert {"0001", "0002", "kepler_0001"} <= needed
 
 
 def test_scripts_ship_with_the_package():
@@ -42,16 +64,53 @@ def test_upgrade_down_and_up_again(empty_database_url):
             assert _diff(connection) == []
             tables = set(sa.inspect(connection).get_table_names())
         assert set(metadata.tables) <= tables
+        assert KEPLER_TABLES <= tables  # the plugin branch ran too
 
         migrations.downgrade(engine, "base")
         with engine.connect() as connection:
             left = set(sa.inspect(connection).get_table_names()) - {"alembic_version"}
         assert left == set()
+        assert not KEPLER_TABLES & left
         assert migrations.current(engine) == ()
 
         migrations.upgrade(engine)
         with engine.connect() as connection:
             assert _diff(connection) == []
+    finally:
+        engine.dispose()
+
+
+def _core_head():
+    script = ScriptDirectory.from_config(migrations.alembic_config())
+    return script.get_revision("lightcurvedb@head").revision
+
+
+def _tables(engine):
+    with engine.connect() as connection:
+        return set(sa.inspect(connection).get_table_names()) - {"alembic_version"}
+
+
+@BOTH
+def test_branches_downgrade_separately(empty_database_url):
+    """The plugin branch comes off alone; the core revision it depends on takes it along."""
+    engine = connect(empty_database_url)
+    try:
+        migrations.upgrade(engine)
+        everything = _tables(engine)
+
+        migrations.downgrade(engine, "lcdb_kepler@base")
+        assert migrations.current(engine) == (_core_head(),)
+        assert _tables(engine) == everything - KEPLER_TABLES
+
+        migrations.upgrade(engine)
+        assert migrations.current(engine) == migrations.heads()
+        migrations.downgrade(engine, "0001")  # kepler_0001 depends on 0002: both go
+        assert migrations.current(engine) == ("0001",)
+        assert not KEPLER_TABLES & _tables(engine)
+        assert {"observation", "fits_frame"} <= _tables(engine)
+
+        migrations.upgrade(engine)
+        assert _tables(engine) == everything
     finally:
         engine.dispose()
 

@@ -20,6 +20,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import MetaData
 from sqlalchemy.engine import URL, Connection, Engine
 
@@ -134,12 +135,40 @@ def downgrade(bind: str | URL | Engine | Connection | None = None, revision: str
 
 
 def current(bind: str | URL | Engine | Connection | None = None) -> tuple[str, ...]:
-    """Return the revision ids the database is at (empty for an unversioned database)."""
+    """Return the revision each migration branch of the database is at, sorted.
+
+    Empty for an unversioned database. Alembic's ``alembic_version`` table
+    leaves out a revision that another applied revision depends on (a mission
+    plugin's branch declares ``depends_on`` a core revision), so the stored
+    rows alone would hide the core branch; this reports the newest applied
+    revision of every branch instead, and a fully upgraded database's
+    ``current()`` equals :func:`heads`. Revisions the installed scripts do not
+    know (say, of an uninstalled plugin) are reported as stored.
+    """
     with _connection(bind) as connection:
-        return MigrationContext.configure(connection).get_current_heads()
+        stored = MigrationContext.configure(connection).get_current_heads()
+    if not stored:
+        return ()
+    script = ScriptDirectory.from_config(alembic_config())
+    known = tuple(rev for rev in stored if _is_known(script, rev))
+    # Every applied revision: the stored ones and their ancestors, dependencies included.
+    applied = {rev.revision for rev in script.iterate_revisions(known, "base")} if known else set()
+    tips = {rev for rev in applied if not script.get_revision(rev).nextrev & applied}
+    return tuple(sorted(tips | (set(stored) - set(known))))
+
+
+def _is_known(script: ScriptDirectory, revision: str) -> bool:
+    try:
+        return script.get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def heads() -> tuple[str, ...]:
-    """Return the newest revision id of every migration branch shipped with the package."""
+    """Return the newest revision id of every migration branch, sorted.
+
+    The core branch (``lightcurvedb``) and the branch of every installed
+    mission plugin that ships one (see :mod:`lightcurvedb.missions.registry`).
+    """
     script = ScriptDirectory.from_config(alembic_config())
-    return tuple(script.get_heads())
+    return tuple(sorted(script.get_heads()))
