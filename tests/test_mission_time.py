@@ -75,3 +75,9 @@ def test_target_specific_times_as_astropy_time(session):
     times = session.get(TargetSpecificTime, tst.id).to_time()
     assert times.scale == "tdb"
     np.testing.assert_allclose(tess().from_time(times), [1325.29, 1325.5], atol=1e-6)
+
+
+def test_nan_times_come_back_masked():
+    times = tess().to_time([1325.29, np.nan, 1325.5])
+    assert np.ma.getmaskarray(times.jd).tolist() == [False, True, False]
+    assert float(times.jd[2]) == pytest.approx(2458325.5)

@@ -1,4 +1,4 @@
-"""The ``lcdb`` command line: a demo database and schema migrations.
+"""The ``lcdb`` command line: a demo database, schema migrations and file loaders.
 
 Examples
 --------
@@ -8,6 +8,7 @@ Examples
    $ lcdb --url postgresql://astro@db/lightcurves db upgrade
    $ lcdb db current
    $ lcdb db downgrade -1
+   $ lcdb load tess sector1/ sector2/  # SPOC *_lc.fits files, directories searched recursively
 
 The database is ``--url`` if given, else what :func:`lightcurvedb.connect`
 resolves (``LIGHTCURVEDB_URL``, ``db.conf``, the default SQLite file). Errors
@@ -113,6 +114,16 @@ def _cmd_heads(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_load_tess(args: argparse.Namespace) -> int:
+    from lightcurvedb.loaders.tess import load_paths  # astropy.io.fits: import only when used
+
+    with _engine(args) as engine:
+        migrations.upgrade(engine)
+        report = load_paths(engine, args.paths, progress=args.progress, strict=args.strict)
+    print(report.render())
+    return 0 if report.ok else 1
+
+
 def _add_command(commands: argparse._SubParsersAction, name: str, help_text: str,
                  func: Callable[[argparse.Namespace], int], common: argparse.ArgumentParser
                  ) -> argparse.ArgumentParser:
@@ -163,6 +174,19 @@ def build_parser() -> argparse.ArgumentParser:
                  _cmd_current, common)
     _add_command(db_commands, "heads", "print the newest revision(s) shipped with lightcurvedb",
                  _cmd_heads, common)
+    load = commands.add_parser("load", help="load data files into the database (migrating "
+                               "it first)", description="Load data files into the database, "
+                               "after migrating it to the newest revision.")
+    load_commands = load.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    load_tess = _add_command(load_commands, "tess", "load TESS SPOC light-curve files; exit "
+                             "status 1 if any file failed", _cmd_load_tess, common)
+    load_tess.add_argument("paths", nargs="+", metavar="PATH",
+                           help="a *_lc.fits file, or a directory searched recursively for "
+                                "*_lc.fits and *_fast-lc.fits")
+    load_tess.add_argument("--no-progress", dest="progress", action="store_false",
+                           help="do not show a progress bar on stderr")
+    load_tess.add_argument("--strict", action="store_true",
+                           help="stop at the first file that fails and commit nothing")
     return parser
 
 

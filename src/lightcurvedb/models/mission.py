@@ -77,7 +77,8 @@ class Mission(Base):
         Parameters
         ----------
         values : array_like or float
-            Times in :attr:`time_unit` since :attr:`time_epoch` (e.g. BTJD).
+            Times in :attr:`time_unit` since :attr:`time_epoch` (e.g. BTJD);
+            NaN entries come back masked.
 
         Returns
         -------
@@ -85,7 +86,8 @@ class Mission(Base):
         """
         offsets = (np.asarray(values, dtype=np.float64) * u.Unit(self.time_unit)).to_value(u.day)
         epoch = self.epoch
-        return Time(epoch.jd1, epoch.jd2 + offsets, format="jd", scale=self.time_epoch_scale)
+        jd2 = np.ma.masked_invalid(epoch.jd2 + offsets) if np.ndim(offsets) else epoch.jd2 + offsets
+        return Time(epoch.jd1, jd2, format="jd", scale=self.time_epoch_scale)
 
     def from_time(self, time: Time) -> npt.NDArray[np.float64] | float:
         """Turn :class:`astropy.time.Time` into mission times (the inverse of :meth:`to_time`).

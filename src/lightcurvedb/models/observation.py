@@ -129,5 +129,8 @@ class TargetSpecificTime(Base):
                f"observation_id={self.observation_id!r})"
 
     def to_time(self) -> Time:
-        """Return :attr:`barycentric_julian_dates` as :class:`astropy.time.Time` (JD, TDB)."""
-        return Time(self.barycentric_julian_dates, format="jd", scale="tdb")
+        """Return :attr:`barycentric_julian_dates` as :class:`astropy.time.Time` (JD, TDB).
+
+        NaN dates (SPOC writes them in data gaps) come back masked.
+        """
+        return Time(np.ma.masked_invalid(self.barycentric_julian_dates), format="jd", scale="tdb")

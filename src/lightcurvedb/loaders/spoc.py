@@ -1,0 +1,221 @@
+"""Read and validate TESS SPOC light-curve files into plain numpy records.
+
+:func:`read_spoc_lightcurve` opens a ``*_lc.fits`` / ``*_fast-lc.fits`` file,
+checks its HDUs, keywords and columns, and returns a :class:`SpocLightCurve`;
+nothing here touches a database. :mod:`lightcurvedb.loaders.tess` writes the
+records.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from astropy.io import fits
+from astropy.utils.exceptions import AstropyWarning
+
+from lightcurvedb.loaders.report import LoaderError
+from lightcurvedb.missions.tess import CADENCES_SECONDS
+
+__all__ = ["REQUIRED_COLUMNS", "SPOC_PATTERNS", "SpocLightCurve", "read_spoc_lightcurve"]
+
+#: ``LIGHTCURVE`` columns the loader needs; the others (centroids, background) are not stored.
+REQUIRED_COLUMNS = ("TIME", "CADENCENO", "SAP_FLUX", "SAP_FLUX_ERR", "PDCSAP_FLUX",
+                    "PDCSAP_FLUX_ERR", "QUALITY")
+#: File names searched for in directories: 2-minute and 20-second light curves.
+SPOC_PATTERNS = ("*_lc.fits", "*_fast-lc.fits")
+#: Relative tolerance when matching ``TIMEDEL`` to a TESS cadence.
+_CADENCE_TOLERANCE = 0.01
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, eq=False)
+class SpocLightCurve:
+    """One SPOC light-curve file as plain values, validated, ready to be written.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file read.
+    tic_id, sector, camera, ccd : int
+        ``TICID``, ``SECTOR``, ``CAMERA`` and ``CCD`` of the primary header.
+    cadence_seconds : int
+        ``TIMEDEL`` as one of :data:`~lightcurvedb.missions.tess.CADENCES_SECONDS`.
+    bjd_reference : tuple of (int, float)
+        ``BJDREFI`` and ``BJDREFF``: ``TIME`` counts days from their sum.
+    time : numpy.ndarray
+        ``TIME`` (BTJD, TDB) as float64; NaN where SPOC has no time.
+    cadence_numbers, quality : numpy.ndarray
+        ``CADENCENO`` and ``QUALITY`` as int64.
+    sap_flux, sap_flux_err, pdcsap_flux, pdcsap_flux_err : numpy.ndarray
+        The flux columns (e-/s) as float64, NaNs kept.
+    aperture : numpy.ndarray
+        The ``APERTURE`` bitmask image (read and checked, not stored).
+    pdc_method : str or None
+        ``PDCMETHD`` (e.g. ``msMAP``), for information.
+    """
+
+    path: pathlib.Path
+    tic_id: int
+    sector: int
+    camera: int
+    ccd: int
+    cadence_seconds: int
+    bjd_reference: tuple[int, float]
+    time: FloatArray
+    cadence_numbers: IntArray
+    sap_flux: FloatArray
+    sap_flux_err: FloatArray
+    pdcsap_flux: FloatArray
+    pdcsap_flux_err: FloatArray
+    quality: IntArray
+    aperture: npt.NDArray[np.int32]
+    pdc_method: str | None = None
+
+    @property
+    def barycentric_julian_dates(self) -> FloatArray:
+        """numpy.ndarray: ``TIME + BJDREFI + BJDREFF`` (float64, NaN kept)."""
+        integer, fraction = self.bjd_reference
+        return (self.time + float(integer)) + fraction
+
+
+def _keyword(path: pathlib.Path, header: fits.Header, name: str, where: str,
+             kind: type = int) -> Any:
+    if name not in header:
+        raise LoaderError(path, f"{where} lacks keyword {name}")
+    value = header[name]
+    if isinstance(value, bool) or not isinstance(value, int if kind is int else (int, float)):
+        raise LoaderError(path, f"{name} = {value!r} in {where} is not {kind.__name__}")
+    return kind(value)
+
+
+def _cadence_seconds(path: pathlib.Path, timedel: float) -> int:
+    seconds = timedel * 86400.0
+    best = min(CADENCES_SECONDS, key=lambda cadence: abs(seconds - cadence))
+    if abs(seconds - best) > _CADENCE_TOLERANCE * best:
+        raise LoaderError(path, f"TIMEDEL = {timedel} d ({seconds:.3f} s) is not a TESS cadence "
+                                f"({', '.join(map(str, CADENCES_SECONDS))} s)")
+    return best
+
+
+def _column(path: pathlib.Path, data: fits.FITS_rec, name: str, kinds: str,
+            dtype: type) -> npt.NDArray[Any]:
+    array = np.asarray(data[name])
+    if array.shape != (len(data),):
+        raise LoaderError(path, f"column {name} has shape {array.shape}, expected "
+                                f"({len(data)},)")
+    if array.dtype.kind not in kinds:
+        raise LoaderError(path, f"column {name} has dtype {array.dtype}, expected "
+                                f"{'integers' if kinds == 'iu' else 'floats'}")
+    return array.astype(dtype)
+
+
+def _parse(path: pathlib.Path, hdul: fits.HDUList) -> SpocLightCurve:
+    names = [hdu.name for hdu in hdul]
+    for extname in ("LIGHTCURVE", "APERTURE"):
+        if extname not in names:
+            raise LoaderError(path, f"no {extname!r} HDU (found: {', '.join(names)})")
+    table, aperture = hdul["LIGHTCURVE"], hdul["APERTURE"]
+    if not isinstance(table, fits.BinTableHDU):
+        raise LoaderError(path, "the 'LIGHTCURVE' HDU is not a binary table")
+    if not isinstance(aperture, fits.ImageHDU) or aperture.data is None \
+            or aperture.data.ndim != 2:
+        raise LoaderError(path, "the 'APERTURE' HDU is not a 2-D image")
+    primary, header = hdul[0].header, table.header
+    tic_id = _keyword(path, primary, "TICID", "the primary header")
+    table_tic_id = _keyword(path, header, "TICID", "the LIGHTCURVE header")
+    if table_tic_id != tic_id:
+        raise LoaderError(path, f"TIC id mismatch: TICID {tic_id} in the primary header but "
+                                f"{table_tic_id} in the LIGHTCURVE header")
+    sector = _keyword(path, primary, "SECTOR", "the primary header")
+    camera = _keyword(path, primary, "CAMERA", "the primary header")
+    ccd = _keyword(path, primary, "CCD", "the primary header")
+    if sector < 1 or not (1 <= camera <= 4 and 1 <= ccd <= 4):
+        raise LoaderError(path, f"invalid SECTOR/CAMERA/CCD {sector}/{camera}/{ccd} (sectors "
+                                "start at 1; cameras and CCDs are 1-4)")
+    timesys = str(header.get("TIMESYS", "TDB")).strip().upper()
+    if timesys != "TDB":
+        raise LoaderError(path, f"TIMESYS = {timesys!r}, expected 'TDB'")
+    cadence = _cadence_seconds(path, _keyword(path, header, "TIMEDEL", "the LIGHTCURVE header",
+                                              float))
+    reference = (_keyword(path, header, "BJDREFI", "the LIGHTCURVE header"),
+                 _keyword(path, header, "BJDREFF", "the LIGHTCURVE header", float))
+    missing = [name for name in REQUIRED_COLUMNS if name not in table.columns.names]
+    if missing:
+        raise LoaderError(path, f"the LIGHTCURVE table lacks column(s) {', '.join(missing)}")
+    data = table.data
+    if data is None or len(data) == 0:
+        raise LoaderError(path, "the LIGHTCURVE table has no rows")
+    ints = {name: _column(path, data, name, "iu", np.int64) for name in ("CADENCENO", "QUALITY")}
+    floats = {name: _column(path, data, name, "f", np.float64) for name in REQUIRED_COLUMNS
+              if name not in ints}
+    if np.any(np.diff(ints["CADENCENO"]) <= 0):
+        raise LoaderError(path, "CADENCENO is not strictly increasing")
+    method = header.get("PDCMETHD")
+    return SpocLightCurve(
+        path=path, tic_id=tic_id, sector=sector, camera=camera, ccd=ccd, cadence_seconds=cadence,
+        bjd_reference=reference, time=floats["TIME"], cadence_numbers=ints["CADENCENO"],
+        sap_flux=floats["SAP_FLUX"], sap_flux_err=floats["SAP_FLUX_ERR"],
+        pdcsap_flux=floats["PDCSAP_FLUX"], pdcsap_flux_err=floats["PDCSAP_FLUX_ERR"],
+        quality=ints["QUALITY"], aperture=np.asarray(aperture.data, dtype=np.int32),
+        pdc_method=None if method is None else str(method).strip())
+
+
+def _refuse_if_warned(path: pathlib.Path, caught: list[warnings.WarningMessage]) -> None:
+    """Refuse the file if astropy warned while reading it (truncation, checksum, header)."""
+    from_astropy = [w for w in caught if issubclass(w.category, AstropyWarning)]
+    if from_astropy:
+        lines = [line.strip() for line in str(from_astropy[0].message).splitlines()
+                 if line.strip() and not line.startswith("There may be extra bytes")]
+        detail = " ".join(lines).replace(" (note: Astropy uses zero-based indexing).", ":")
+        raise LoaderError(path, f"truncated or corrupt FITS file ({detail})")
+
+
+def read_spoc_lightcurve(path: str | os.PathLike[str]) -> SpocLightCurve:
+    """Read and validate a SPOC light-curve file; write nothing.
+
+    Parameters
+    ----------
+    path : path-like
+        A ``*_lc.fits`` / ``*_fast-lc.fits`` file.
+
+    Returns
+    -------
+    SpocLightCurve
+
+    Raises
+    ------
+    LoaderError
+        If the file is missing, truncated or corrupt (any astropy warning or
+        error while reading, checksum mismatches included; other warnings are
+        passed on), lacks the ``LIGHTCURVE`` or
+        ``APERTURE`` HDU, a required keyword or column, has TIC ids that differ
+        between the primary and ``LIGHTCURVE`` headers, an invalid
+        sector/camera/CCD, a ``TIMEDEL`` that is no TESS cadence, or cadence
+        numbers that do not increase.
+    """
+    path = pathlib.Path(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            with fits.open(path, memmap=False, lazy_load_hdus=False, checksum=True) as hdul:
+                _refuse_if_warned(path, caught)
+                record = _parse(path, hdul)
+                _refuse_if_warned(path, caught)
+        except LoaderError:
+            raise
+        except FileNotFoundError:
+            raise LoaderError(path, "no such file") from None
+        except (OSError, ValueError, TypeError, KeyError, IndexError) as exc:
+            _refuse_if_warned(path, caught)
+            raise LoaderError(path, f"truncated or corrupt FITS file ({exc})") from None
+    for other in caught:  # not about the file (e.g. deprecations): let them through
+        warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
+    return record

@@ -1,0 +1,264 @@
+"""Load TESS SPOC light-curve files (``*_lc.fits``, ``*_fast-lc.fits``) into the core schema.
+
+Each file is parsed into plain values and validated first
+(:func:`read_spoc_lightcurve`), then written inside its own SAVEPOINT
+(:func:`store_spoc_lightcurve`): Target (TIC), TESSObservation (sector, cadence,
+CCD; ``CADENCENO`` as cadence reference), TargetSpecificTime (BJD, TDB), SAP
+and PDCSAP DataSets linked by lineage, and a TESSQualityFlagArray. See
+:doc:`/loading_tess` for what is read and written and how failures are handled.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import select
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.orm import Session, undefer
+
+from lightcurvedb.core.engine import connect
+from lightcurvedb.core.engine import session as open_session
+from lightcurvedb.loaders.report import (
+    LoaderError,
+    LoadReport,
+    PathArgument,
+    find_files,
+    run_loader,
+)
+from lightcurvedb.loaders.spoc import (  # the reading half, re-exported here
+    REQUIRED_COLUMNS,
+    SPOC_PATTERNS,
+    SpocLightCurve,
+    read_spoc_lightcurve,
+)
+from lightcurvedb.missions.tess import (
+    TESSObservation,
+    TESSQualityFlagArray,
+    ensure_tess_mission,
+    tess_ccd,
+)
+from lightcurvedb.models import (
+    DataSet,
+    Instrument,
+    PhotometricSource,
+    ProcessingMethod,
+    Target,
+    TargetSpecificTime,
+)
+
+__all__ = [
+    "FLUX_UNIT",
+    "PDC_METHOD",
+    "REQUIRED_COLUMNS",
+    "SAP_SOURCE",
+    "SPOC_PATTERNS",
+    "SpocLightCurve",
+    "find_spoc_files",
+    "load_lightcurves",
+    "load_paths",
+    "read_spoc_lightcurve",
+    "store_spoc_lightcurve",
+]
+
+#: Name and description of the :class:`~lightcurvedb.models.PhotometricSource` of SAP flux.
+SAP_SOURCE = ("SPOC aperture", "Simple aperture photometry from the SPOC pipeline")
+#: Name and description of the :class:`~lightcurvedb.models.ProcessingMethod` of PDCSAP flux.
+PDC_METHOD = ("PDC", "Presearch Data Conditioning (SPOC): systematics-corrected SAP flux")
+#: Unit of SAP and PDCSAP flux (SPOC's ``e-/s``) as an astropy unit string.
+FLUX_UNIT = "electron / s"
+
+
+def _get_or_create(session: Session, model: type[Any], defaults: dict[str, Any] | None = None,
+                   **lookup: Any) -> Any:
+    found = session.scalars(select(model).filter_by(**lookup).limit(1)).first()
+    if found is None:
+        found = model(**lookup, **(defaults or {}))
+        session.add(found)
+        session.flush()
+    return found
+
+
+def _observation(session: Session, lc: SpocLightCurve, ccd: Instrument) -> TESSObservation:
+    observation = session.scalars(
+        select(TESSObservation).where(
+            TESSObservation.sector == lc.sector,
+            TESSObservation.cadence_seconds == lc.cadence_seconds,
+            TESSObservation.instrument_id == ccd.id, TESSObservation.orbit_number.is_(None))
+        .options(undefer(TESSObservation.cadence_reference)).order_by(TESSObservation.id)
+    ).first()
+    if observation is None:
+        observation = TESSObservation(sector=lc.sector, cadence_seconds=lc.cadence_seconds,
+                                      instrument=ccd, cadence_reference=lc.cadence_numbers)
+        session.add(observation)
+        session.flush()
+    elif observation.cadence_reference is None:
+        observation.cadence_reference = lc.cadence_numbers
+    elif not np.array_equal(observation.cadence_reference, lc.cadence_numbers):
+        known, new = observation.cadence_reference, lc.cadence_numbers
+        span = f"{known[0]}-{known[-1]}" if len(known) else "none"
+        raise LoaderError(lc.path, f"cadence numbers differ from observation {observation.id} "
+                                   f"(sector {lc.sector}, camera {lc.camera}, CCD {lc.ccd}, "
+                                   f"{lc.cadence_seconds} s): it has {len(known)} cadences "
+                                   f"({span}), the file {len(new)} ({new[0]}-{new[-1]})")
+    return observation
+
+
+def _same(stored: npt.NDArray[Any] | None, new: npt.NDArray[Any]) -> bool:
+    return stored is not None and stored.shape == new.shape and \
+        bool(np.array_equal(stored, new, equal_nan=stored.dtype.kind == "f"))
+
+
+def store_spoc_lightcurve(session: Session, lc: SpocLightCurve) -> bool:
+    """Write one parsed light curve, creating only the rows that are missing.
+
+    Flushes but never commits: the caller owns the transaction (and should
+    call this inside ``session.begin_nested()`` so a failure undoes it).
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+        A session on a database at the newest migration.
+    lc : SpocLightCurve
+        From :func:`read_spoc_lightcurve`.
+
+    Returns
+    -------
+    bool
+        True if rows were written, False if the light curve was already
+        loaded with identical times, fluxes and quality flags.
+
+    Raises
+    ------
+    LoaderError
+        If the observation's cadence numbers differ from the file's, or the
+        target's rows in that observation hold different data ("already
+        loaded with different data"): nothing is overwritten.
+    """
+    _, catalog = ensure_tess_mission(session)
+    ccd = tess_ccd(session, lc.camera, lc.ccd)
+    target = _get_or_create(session, Target, catalog_id=catalog.id, name=lc.tic_id)
+    observation = _observation(session, lc, ccd)
+    source = _get_or_create(session, PhotometricSource, {"description": SAP_SOURCE[1]},
+                            name=SAP_SOURCE[0])
+    method = _get_or_create(session, ProcessingMethod, {"description": PDC_METHOD[1]},
+                            name=PDC_METHOD[0])
+    keys = {"target_id": target.id, "observation_id": observation.id}
+    times = session.scalars(select(TargetSpecificTime).filter_by(**keys)).first()
+    sap = session.scalars(select(DataSet).filter_by(
+        **keys, photometric_method_id=source.id, processing_method_id=None)).first()
+    pdcsap = session.scalars(select(DataSet).filter_by(
+        **keys, photometric_method_id=source.id, processing_method_id=method.id)).first()
+    flags = session.scalars(select(TESSQualityFlagArray).filter_by(**keys)).first()
+    bjd = lc.barycentric_julian_dates
+    differing = []
+    if times is not None and not _same(times.barycentric_julian_dates, bjd):
+        differing.append("times")
+    if sap is not None and not (_same(sap.values, lc.sap_flux)
+                                and _same(sap.errors, lc.sap_flux_err)):
+        differing.append("SAP flux")
+    if pdcsap is not None and not (_same(pdcsap.values, lc.pdcsap_flux)
+                                   and _same(pdcsap.errors, lc.pdcsap_flux_err)):
+        differing.append("PDCSAP flux")
+    if flags is not None and not _same(flags.quality_flags, lc.quality):
+        differing.append("quality flags")
+    if differing:
+        raise LoaderError(lc.path, f"already loaded with different data ({', '.join(differing)} "
+                                   f"of TIC {lc.tic_id} in observation {observation.id} differ)")
+    new_rows: list[Any] = []
+    if times is None:
+        new_rows.append(TargetSpecificTime(target=target, observation=observation,
+                                           barycentric_julian_dates=bjd))
+    if sap is None:
+        sap = DataSet(target=target, observation=observation, photometry_source=source,
+                      unit=FLUX_UNIT, values=lc.sap_flux, errors=lc.sap_flux_err)
+        new_rows.append(sap)
+    if pdcsap is None:
+        pdcsap = DataSet(target=target, observation=observation, photometry_source=source,
+                         processing_method=method, unit=FLUX_UNIT, values=lc.pdcsap_flux,
+                         errors=lc.pdcsap_flux_err)
+        new_rows.append(pdcsap)
+    if flags is None:
+        new_rows.append(TESSQualityFlagArray(target=target, observation=observation,
+                                             quality_flags=lc.quality))
+    session.add_all(new_rows)
+    linked = sap in pdcsap.source_datasets
+    if not linked:
+        pdcsap.source_datasets.append(sap)
+    session.flush()
+    return bool(new_rows) or not linked
+
+
+def find_spoc_files(paths: PathArgument) -> list[pathlib.Path]:
+    """Expand directories recursively to their :data:`SPOC_PATTERNS` files (see ``find_files``)."""
+    return find_files(paths, SPOC_PATTERNS)
+
+
+def load_lightcurves(session: Session, paths: PathArgument, *, progress: bool = True,
+                     strict: bool = False) -> LoadReport:
+    """Load SPOC light-curve files, each atomically, into the session's database.
+
+    Each file is read and validated, then written inside its own SAVEPOINT
+    (``session.begin_nested()``): a bad file is recorded in the report with
+    its reason and leaves no rows. The session is flushed, never committed:
+    commit it yourself, or use :func:`load_paths`.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+        A session on a database at the newest migration.
+    paths : path-like or iterable of path-like
+        Files, or directories searched recursively (:func:`find_spoc_files`).
+    progress : bool, optional
+        Show a progress bar on stderr (on a terminal, or for more than
+        :data:`~lightcurvedb.loaders.progress.MIN_ITEMS` files).
+    strict : bool, optional
+        Raise at the first failure instead of going on.
+
+    Returns
+    -------
+    LoadReport
+        Files loaded, skipped (already loaded, identical) and failed (with reasons).
+
+    Raises
+    ------
+    LoaderError
+        With ``strict=True``, for the first file that fails.
+    """
+    def load_one(path: pathlib.Path) -> bool:
+        lc = read_spoc_lightcurve(path)
+        with session.begin_nested():
+            return store_spoc_lightcurve(session, lc)
+
+    return run_loader(find_spoc_files(paths), load_one, kind="TESS SPOC light curves",
+                      label="tess", progress=progress, strict=strict)
+
+
+def load_paths(bind: str | URL | Engine | None, paths: PathArgument, *, progress: bool = True,
+               strict: bool = False) -> LoadReport:
+    """Load SPOC files with :func:`load_lightcurves` in a new session, and commit.
+
+    The database must be at the newest migration (``lcdb db upgrade``;
+    ``lcdb load tess`` migrates first). Everything that loaded is committed
+    together at the end; with ``strict=True`` a failure rolls the whole run back.
+
+    Parameters
+    ----------
+    bind : str, sqlalchemy.engine.URL or sqlalchemy.engine.Engine, optional
+        The database; resolved like :func:`lightcurvedb.connect` when None.
+    paths, progress, strict
+        As for :func:`load_lightcurves`.
+
+    Returns
+    -------
+    LoadReport
+    """
+    engine = bind if isinstance(bind, Engine) else connect(bind)
+    try:
+        with open_session(engine) as db:
+            return load_lightcurves(db, paths, progress=progress, strict=strict)
+    finally:
+        if engine is not bind:
+            engine.dispose()
