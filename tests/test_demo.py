@@ -7,7 +7,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lightcurvedb.demo import DemoSummary, build_demo
+from lightcurvedb.demo import DEMO_TARGETS, DemoSummary, build_demo
+from lightcurvedb.loaders.tess import FLUX_UNIT, PDC_METHOD, SAP_SOURCE
+from lightcurvedb.missions.tess import (
+    TESS_QUALITY_BITS,
+    TESSObservation,
+    TESSQualityFlagArray,
+    tess_ccd,
+)
 from lightcurvedb.models import (
     DataSet,
     DataSetHierarchy,
@@ -129,7 +136,8 @@ def test_cadences_are_two_minutes_with_a_downlink_gap(session, demo):
 def test_light_curves_and_lineage(session, demo):
     sap = session.scalars(select(PhotometricSource)).one()
     pdc = session.scalars(select(ProcessingMethod)).one()
-    assert (sap.name, pdc.name) == ("SPOC aperture", "PDC-MAP")
+    assert (sap.name, sap.description) == SAP_SOURCE  # as the TESS loader names them
+    assert (pdc.name, pdc.description) == PDC_METHOD
     observations = _sector_observations(session)
     for sector, observation in observations.items():
         for target in observation.targets:
@@ -139,6 +147,7 @@ def test_light_curves_and_lineage(session, demo):
             assert len(raw) == len(processed) == 1, (target.name, sector)
             raw, processed = raw[0], processed[0]
             assert raw.photometry_source is sap and processed.photometry_source is sap
+            assert raw.unit == processed.unit == FLUX_UNIT
             assert processed.source_datasets == [raw]
             assert raw.derived_datasets == [processed]
             assert raw.source_datasets == []
@@ -152,9 +161,10 @@ def test_light_curves_and_lineage(session, demo):
             assert (flags & ~TESS_BITS == 0).all()
             nan = np.isnan(processed.values)
             assert nan.sum() < 20 and (flags[nan] != 0).all()  # NaN only where flagged
-            assert abs(np.nanmedian(processed.values) - 1.0) < 0.002  # normalised
+            level = DEMO_TARGETS[target.name][1]  # e-/s, trend removed
+            assert abs(np.nanmedian(processed.values) / level - 1.0) < 0.002
             assert np.nanmedian(raw.values) > 1000  # electrons per second
-            dip = np.nanmin(processed.values)
+            dip = np.nanmin(processed.values) / np.nanmedian(processed.values)
             assert dip < 0.992 if target.name == 25155310 else dip > 0.993
 
 
@@ -189,3 +199,37 @@ def test_summary_rows_and_render(session, demo):
     for table, count in EXPECTED.items():
         assert any(line.split() == [table, str(count)] for line in text.splitlines()), table
     assert "25155310" in text and "SAP -> PDCSAP" in text
+
+
+def test_mission_subclasses_and_units(session, demo):
+    observations = session.scalars(select(Observation).order_by(Observation.id)).all()
+    assert [type(o) for o in observations] == [TESSObservation, TESSObservation]
+    assert [(o.sector, o.cadence_seconds, o.orbit_number) for o in observations] == \
+        [(1, 120, None), (2, 120, None)]
+    assert [(o.camera, o.ccd) for o in observations] == [(1, 1), (2, 3)]
+    arrays = session.scalars(select(QualityFlagArray)).all()
+    assert len(arrays) == 10
+    desaturation = TESS_QUALITY_BITS.value("desaturation")
+    for flags in arrays:
+        assert isinstance(flags, TESSQualityFlagArray) and flags.type == "tess_quality_flag"
+        mask = flags.mask("desaturation")
+        np.testing.assert_array_equal(mask, (flags.quality_flags & desaturation) != 0)
+        assert mask.sum() == 3
+    pdc = session.scalars(select(ProcessingMethod)).one()
+    pdcsap = session.scalars(select(DataSet).filter_by(processing_method=pdc).limit(1)).one()
+    series = pdcsap.to_timeseries()
+    assert str(series["flux"].unit) == "electron / s" and len(series) == N_CADENCES
+
+
+def test_summary_names_the_quality_bits(demo):
+    line = demo.render().splitlines()[-1]
+    for name in ("attitude_tweak", "coarse_point", "desaturation", "manual_exclude"):
+        assert f"{name} ({TESS_QUALITY_BITS.value(name)})" in line
+
+
+def test_a_foreign_observation_is_not_reused(session):
+    session.add(TESSObservation(instrument=tess_ccd(session, 1, 1), sector=1, cadence_seconds=120,
+                                cadence_reference=np.arange(5, dtype=np.int64)))
+    session.flush()
+    with pytest.raises(ValueError, match="not the demo's"):
+        build_demo(session)

@@ -14,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from lightcurvedb import connect, migrations
-from lightcurvedb.core.base import metadata
+from lightcurvedb.core.base import SCHEMAS, metadata
 
 BOTH = pytest.mark.parametrize("empty_database_url", ["sqlite", "postgresql"], indirect=True)
 
@@ -24,9 +24,25 @@ BRANCHES = {"lightcurvedb": "0001", "lcdb_kepler": "kepler_0001"}
 KEPLER_TABLES = {"kepler_observation", "kepler_ffi_frame"}
 
 
+def _tables(connection):
+    """Every table, schema-qualified outside the default schema."""
+    inspector = sa.inspect(connection)
+    names = set(inspector.get_table_names())
+    for schema in set(SCHEMAS) & set(inspector.get_schema_names()):
+        names |= {f"{schema}.{name}" for name in inspector.get_table_names(schema=schema)}
+    return names
+
+
+def _expected_tables(engine):
+    if engine.dialect.name == "sqlite":  # no schemas: everything in the one file
+        return {table.name for table in metadata.tables.values()}
+    return set(metadata.tables)
+
+
 def _diff(connection):
-    context = MigrationContext.configure(connection, opts=migrations.context_options(connection))
-    return compare_metadata(context, metadata)
+    options = migrations.context_options(connection)
+    context = MigrationContext.configure(connection, opts=options)
+    return compare_metadata(context, options["target_metadata"])
 
 
 def test_exactly_one_head_per_branch():
@@ -62,14 +78,16 @@ def test_upgrade_down_and_up_again(empty_database_url):
         assert migrations.current(engine) == migrations.heads()
         with engine.connect() as connection:
             assert _diff(connection) == []
-            tables = set(sa.inspect(connection).get_table_names())
-        assert set(metadata.tables) <= tables
+            tables = _tables(connection)
+        assert _expected_tables(engine) <= tables
         assert KEPLER_TABLES <= tables  # the plugin branch ran too
 
         migrations.downgrade(engine, "base")
         with engine.connect() as connection:
-            left = set(sa.inspect(connection).get_table_names()) - {"alembic_version"}
-        assert left == set()
+            left = _tables(connection) - {"alembic_version"}
+            schemas = set(sa.inspect(connection).get_schema_names())
+        assert left == set()  # PostGIS's spatial_ref_sys too: the migration installed it
+        assert not schemas & set(SCHEMAS)
         assert not KEPLER_TABLES & left
         assert migrations.current(engine) == ()
 
@@ -85,9 +103,9 @@ def _core_head():
     return script.get_revision("lightcurvedb@head").revision
 
 
-def _tables(engine):
+def _engine_tables(engine):
     with engine.connect() as connection:
-        return set(sa.inspect(connection).get_table_names()) - {"alembic_version"}
+        return _tables(connection) - {"alembic_version"}
 
 
 @BOTH
@@ -96,21 +114,21 @@ def test_branches_downgrade_separately(empty_database_url):
     engine = connect(empty_database_url)
     try:
         migrations.upgrade(engine)
-        everything = _tables(engine)
+        everything = _engine_tables(engine)
 
         migrations.downgrade(engine, "lcdb_kepler@base")
         assert migrations.current(engine) == (_core_head(),)
-        assert _tables(engine) == everything - KEPLER_TABLES
+        assert _engine_tables(engine) == everything - KEPLER_TABLES
 
         migrations.upgrade(engine)
         assert migrations.current(engine) == migrations.heads()
         migrations.downgrade(engine, "0001")  # kepler_0001 depends on 0002: both go
         assert migrations.current(engine) == ("0001",)
-        assert not KEPLER_TABLES & _tables(engine)
-        assert {"observation", "fits_frame"} <= _tables(engine)
+        assert not KEPLER_TABLES & _engine_tables(engine)
+        assert {"observation", "fits_frame"} <= _engine_tables(engine)
 
         migrations.upgrade(engine)
-        assert _tables(engine) == everything
+        assert _engine_tables(engine) == everything
     finally:
         engine.dispose()
 

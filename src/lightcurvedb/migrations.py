@@ -23,7 +23,10 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import MetaData
 from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.schema import BLANK_SCHEMA
+from sqlalchemy.sql.elements import conv
 
+from lightcurvedb.core.base import SCHEMAS
 from lightcurvedb.core.engine import connect
 
 __all__ = [
@@ -57,6 +60,7 @@ def script_location() -> pathlib.Path:
 def target_metadata() -> MetaData:
     """Return the metadata migrations compare against: core, shipped missions and plugins."""
     import lightcurvedb.missions  # noqa: F401  (registers the core and mission tables)
+    import lightcurvedb.rbh1  # noqa: F401
     from lightcurvedb.core.base import metadata
     from lightcurvedb.missions.registry import load_plugins
 
@@ -69,11 +73,36 @@ def context_options(connection: Connection) -> dict[str, Any]:
     """Return the Alembic context options lightcurvedb migrates and compares with.
 
     ``env.py`` and the schema-drift tests both use these, so they see the same
-    thing: type comparison on, and batch mode on SQLite (which cannot ALTER
-    most things in place).
+    thing: type comparison on; on PostgreSQL the ``rbh1`` and ``radio``
+    schemas compared too (PostGIS's own ``spatial_ref_sys`` left out); on
+    SQLite, which has no schemas and cannot ALTER most things in place, batch
+    mode and a copy of the metadata with the schemas translated away, as
+    :func:`lightcurvedb.connect` does for queries.
     """
+    if connection.dialect.name == "sqlite":
+        return {"target_metadata": _without_schemas(target_metadata()), "compare_type": True,
+                "render_as_batch": True}
     return {"target_metadata": target_metadata(), "compare_type": True,
-            "render_as_batch": connection.dialect.name == "sqlite"}
+            "include_schemas": True, "include_name": _include_name}
+
+
+def _include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
+    if type_ == "schema":
+        return name is None or name in SCHEMAS
+    return not (type_ == "table" and name == "spatial_ref_sys")
+
+
+def _without_schemas(source: MetaData) -> MetaData:
+    copy = MetaData(naming_convention=source.naming_convention)
+    for table in source.sorted_tables:
+        new = table.to_metadata(copy, schema=None,  # type: ignore[arg-type]
+                                referred_schema_fn=lambda *args: BLANK_SCHEMA)  # type: ignore[arg-type,return-value]
+        # Keep the names the schema-qualified tables gave their indexes (ix_rbh1_...).
+        names = {tuple(c.name for c in index.columns): index.name for index in table.indexes}
+        for index in new.indexes:
+            name = names.get(tuple(c.name for c in index.columns), index.name)
+            index.name = conv(name) if name is not None else None
+    return copy
 
 
 def alembic_config(bind: Engine | Connection | None = None) -> Config:

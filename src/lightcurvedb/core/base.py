@@ -15,7 +15,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapper
 
 from lightcurvedb.core.types import NumpyArray, PathType, UTCDateTime
 
-__all__ = ["NAMING_CONVENTION", "Base", "BigIntPK", "metadata"]
+__all__ = ["NAMING_CONVENTION", "SCHEMAS", "Base", "BigIntPK", "metadata"]
 
 #: Constraint names Alembic can rely on; every generated name stays well under
 #: PostgreSQL's 63-character identifier limit for the core schema.
@@ -28,6 +28,10 @@ NAMING_CONVENTION = {
 }
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+#: PostgreSQL schemas of the study-specific table groups. SQLite has no
+#: schemas: :func:`lightcurvedb.connect` translates them away there.
+SCHEMAS = ("rbh1", "radio")
 
 #: A 64-bit integer primary key that still auto-increments on SQLite, where only
 #: ``INTEGER PRIMARY KEY`` aliases the rowid.

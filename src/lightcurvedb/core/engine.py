@@ -17,7 +17,9 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session
 
+from lightcurvedb.core.base import SCHEMAS
 from lightcurvedb.core.config import resolve_url
+from lightcurvedb.core.geometry import SQLITE_FUNCTIONS
 
 __all__ = ["connect", "session"]
 
@@ -40,8 +42,10 @@ def connect(url: str | URL | None = None, **engine_options: Any) -> Engine:
     Returns
     -------
     sqlalchemy.engine.Engine
-        On SQLite, foreign keys are enforced, file databases use WAL, and
-        transactions (DDL included) begin explicitly so SAVEPOINTs work. The
+        On SQLite, foreign keys are enforced, file databases use WAL,
+        transactions (DDL included) begin explicitly so SAVEPOINTs work, the
+        ``rbh1``/``radio`` schemas are translated to the main database, and
+        the footprint functions of :mod:`lightcurvedb.core.geometry` exist. The
         engine survives :func:`os.fork`: a child process opens its own
         connections instead of sharing the parent's sockets.
     """
@@ -50,6 +54,10 @@ def connect(url: str | URL | None = None, **engine_options: Any) -> Engine:
         database = resolved.database
         if database and database != ":memory:" and not database.startswith("file:"):
             pathlib.Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if resolved.get_backend_name() == "sqlite":
+        # SQLite has no schemas: rbh1.* and radio.* tables live in the one file.
+        options = engine_options.setdefault("execution_options", {})
+        options.setdefault("schema_translate_map", dict.fromkeys(SCHEMAS))
     engine = create_engine(resolved, **engine_options)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
@@ -65,6 +73,8 @@ def _configure_sqlite(engine: Engine) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        for name, (n_args, function) in SQLITE_FUNCTIONS.items():
+            dbapi_connection.create_function(name, n_args, function, deterministic=True)
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA busy_timeout = 30000")
         if file_backed:

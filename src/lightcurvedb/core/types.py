@@ -15,8 +15,11 @@ import numpy.typing as npt
 from sqlalchemy import types
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
 
-__all__ = ["ArrayValidationError", "NumpyArray", "PathType", "UTCDateTime", "coerce_array"]
+__all__ = ["ArrayValidationError", "NumpyArray", "PathType", "SkyPolygonType", "UTCDateTime",
+           "coerce_array"]
 
 #: numpy dtype -> SQL element type used for PostgreSQL ``ARRAY`` columns.
 _PG_ELEMENT_TYPES: dict[np.dtype, types.TypeEngine[Any]] = {
@@ -215,3 +218,89 @@ class UTCDateTime(types.TypeDecorator[dt.datetime]):
     @property
     def python_type(self) -> type:
         return dt.datetime
+
+
+class _PolygonBind(ColumnElement[Any]):
+    """A bound footprint: ``ST_GeomFromText(wkt, 4326)`` on PostGIS, the text elsewhere."""
+
+    inherit_cache = True
+
+    def __init__(self, bind: Any) -> None:
+        self.bind = bind
+        self.type = bind.type
+
+
+class _PolygonColumn(ColumnElement[Any]):
+    """A selected footprint: ``ST_AsText(column)`` on PostGIS, the column elsewhere."""
+
+    inherit_cache = True
+
+    def __init__(self, column: Any) -> None:
+        self.column = column
+        self.type = column.type
+
+
+@compiles(_PolygonBind)
+def _polygon_bind(element: _PolygonBind, compiler: Any, **kw: Any) -> str:
+    text = compiler.process(element.bind, **kw)
+    return f"ST_GeomFromText({text}, 4326)" if compiler.dialect.name == "postgresql" else text
+
+
+@compiles(_PolygonColumn)
+def _polygon_column(element: _PolygonColumn, compiler: Any, **kw: Any) -> str:
+    text = compiler.process(element.column, **kw)
+    return f"ST_AsText({text})" if compiler.dialect.name == "postgresql" else text
+
+
+class _PostGISPolygon(types.UserDefinedType[Any]):
+    cache_ok = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Reflection passes the type modifiers (geometry type, SRID); the
+        # column is always POLYGON in SRID 4326.
+        super().__init__()
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "geometry(POLYGON,4326)"
+
+
+# Let reflection (Alembic's autogenerate) recognise PostGIS geometry columns.
+postgresql.base.ischema_names.setdefault("geometry", _PostGISPolygon)
+
+
+class SkyPolygonType(types.TypeDecorator[Any]):
+    """A sky footprint (:class:`~lightcurvedb.core.geometry.SkyPolygon`).
+
+    PostGIS ``geometry(POLYGON, 4326)`` on PostgreSQL (the PostGIS extension
+    must be installed: the RBH-1 migration creates it), well-known text
+    elsewhere. Values go in and come out as
+    :class:`~lightcurvedb.core.geometry.SkyPolygon`.
+    """
+
+    impl = types.Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> types.TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(_PostGISPolygon())
+        return dialect.type_descriptor(types.Text())
+
+    def bind_expression(self, bindvalue: Any) -> Any:
+        return _PolygonBind(bindvalue)
+
+    def column_expression(self, column: Any) -> Any:
+        return _PolygonColumn(column)
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        from lightcurvedb.core.geometry import SkyPolygon
+
+        if value is None:
+            return None
+        if not isinstance(value, SkyPolygon):
+            value = SkyPolygon(tuple(value))
+        return value.to_wkt()
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        from lightcurvedb.core.geometry import SkyPolygon
+
+        return None if value is None else SkyPolygon.from_wkt(value)

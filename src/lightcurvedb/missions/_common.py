@@ -15,8 +15,10 @@ __all__ = [
     "InstrumentTree",
     "cadence_from_mjd",
     "ensure_catalog",
+    "ensure_instrument_path",
     "ensure_instrument_tree",
     "ensure_mission",
+    "ensure_mjd_utc_mission",
     "find_instrument",
 ]
 
@@ -34,6 +36,18 @@ def ensure_mission(session: Session, name: str, **time_system: Any) -> Mission:
     return mission
 
 
+def ensure_mjd_utc_mission(session: Session, name: str, description: str,
+                           time_format_name: str) -> Mission:
+    """Return the mission called ``name``, creating it with times in MJD (UTC) if absent.
+
+    For observatories such as HST and JWST whose times are Modified Julian
+    Dates in UTC: days since JD 2400000.5.
+    """
+    return ensure_mission(session, name, description=description, time_unit="d",
+                          time_epoch=2400000.5, time_epoch_scale="utc", time_epoch_format="jd",
+                          time_format_name=time_format_name)
+
+
 def ensure_catalog(session: Session, mission: Mission, name: str, description: str
                    ) -> MissionCatalog:
     """Return the catalog called ``name``, creating it under ``mission`` if absent."""
@@ -45,6 +59,22 @@ def ensure_catalog(session: Session, mission: Mission, name: str, description: s
     return catalog
 
 
+def _child(session: Session, parent: Instrument | None, name: str) -> Instrument | None:
+    """Return the instrument called ``name`` directly under ``parent`` (a root if None)."""
+    return session.scalar(select(Instrument).where(
+        Instrument.name == name,
+        Instrument.parent_id.is_(None) if parent is None else Instrument.parent_id == parent.id))
+
+
+def _ensure_child(session: Session, parent: Instrument | None, name: str) -> Instrument:
+    node = _child(session, parent, name)
+    if node is None:
+        node = Instrument(name=name, parent=parent, properties={})
+        session.add(node)
+        session.flush()
+    return node
+
+
 def ensure_instrument_tree(session: Session, tree: InstrumentTree,
                            parent: Instrument | None = None) -> list[Instrument]:
     """Create the instruments of ``tree`` that do not exist yet; return the top-level ones.
@@ -54,27 +84,38 @@ def ensure_instrument_tree(session: Session, tree: InstrumentTree,
     """
     tops = []
     for name, subtree in tree.items():
-        parent_id = parent.id if parent is not None else None
-        node = session.scalar(select(Instrument).where(
-            Instrument.name == name,
-            Instrument.parent_id.is_(None) if parent_id is None
-            else Instrument.parent_id == parent_id))
-        if node is None:
-            node = Instrument(name=name, parent=parent, properties={})
-            session.add(node)
-            session.flush()
+        node = _ensure_child(session, parent, name)
         ensure_instrument_tree(session, subtree, node)
         tops.append(node)
     return tops
+
+
+def ensure_instrument_path(session: Session, *path: str) -> Instrument:
+    """Return the instrument at ``path`` (e.g. ``"HST", "WFC3", "UVIS"``), creating it if absent.
+
+    Each missing node of the chain is created under the previous one
+    (identified by ``(name, parent)``, like :func:`ensure_instrument_tree`), so
+    calling this again creates nothing and returns the same leaf.
+
+    Raises
+    ------
+    ValueError
+        If ``path`` is empty.
+    """
+    if not path:
+        raise ValueError("an instrument path needs at least one name")
+    node: Instrument | None = None
+    for name in path:
+        node = _ensure_child(session, node, name)
+    assert node is not None
+    return node
 
 
 def find_instrument(session: Session, *path: str) -> Instrument | None:
     """Return the instrument at ``path`` (e.g. ``"TESS", "Camera 1", "CCD 2"``), or None."""
     node: Instrument | None = None
     for name in path:
-        parent_clause = (Instrument.parent_id.is_(None) if node is None
-                         else Instrument.parent_id == node.id)
-        node = session.scalar(select(Instrument).where(Instrument.name == name, parent_clause))
+        node = _child(session, node, name)
         if node is None:
             return None
     return node

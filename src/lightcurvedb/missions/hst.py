@@ -10,9 +10,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from lightcurvedb.missions._common import (
     ExposureColumns,
-    ensure_instrument_tree,
-    ensure_mission,
-    find_instrument,
+    ensure_instrument_path,
+    ensure_mjd_utc_mission,
 )
 from lightcurvedb.models import (
     FITSFrame,
@@ -128,14 +127,9 @@ class HSTQualityFlagArray(QualityFlagArray):
 
 def ensure_hst_mission(session: Session) -> Mission:
     """Return the HST mission (MJD, UTC), creating it if absent."""
-    return ensure_mission(session, "HST", description="Hubble Space Telescope", time_unit="d",
-                          time_epoch=2400000.5, time_epoch_scale="utc", time_epoch_format="jd",
-                          time_format_name="hst_mjd")
+    return ensure_mjd_utc_mission(session, "HST", "Hubble Space Telescope", "hst_mjd")
 
 
 def create_hst_instruments(session: Session) -> Instrument:
     """Create ``HST > WFC3 > UVIS`` if absent; return the UVIS node."""
-    ensure_instrument_tree(session, {"HST": {"WFC3": {"UVIS": {}}}})
-    uvis = find_instrument(session, "HST", "WFC3", "UVIS")
-    assert uvis is not None
-    return uvis
+    return ensure_instrument_path(session, "HST", "WFC3", "UVIS")

@@ -10,9 +10,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from lightcurvedb.missions._common import (
     ExposureColumns,
-    ensure_instrument_tree,
-    ensure_mission,
-    find_instrument,
+    ensure_instrument_path,
+    ensure_mjd_utc_mission,
 )
 from lightcurvedb.models import (
     FITSFrame,
@@ -117,14 +116,9 @@ class JWSTQualityFlagArray(QualityFlagArray):
 
 def ensure_jwst_mission(session: Session) -> Mission:
     """Return the JWST mission (MJD, UTC), creating it if absent."""
-    return ensure_mission(session, "JWST", description="James Webb Space Telescope",
-                          time_unit="d", time_epoch=2400000.5, time_epoch_scale="utc",
-                          time_epoch_format="jd", time_format_name="jwst_mjd")
+    return ensure_mjd_utc_mission(session, "JWST", "James Webb Space Telescope", "jwst_mjd")
 
 
 def create_jwst_instruments(session: Session) -> Instrument:
     """Create ``JWST > NIRSpec > IFU`` if absent; return the IFU node."""
-    ensure_instrument_tree(session, {"JWST": {"NIRSpec": {"IFU": {}}}})
-    ifu = find_instrument(session, "JWST", "NIRSpec", "IFU")
-    assert ifu is not None
-    return ifu
+    return ensure_instrument_path(session, "JWST", "NIRSpec", "IFU")
