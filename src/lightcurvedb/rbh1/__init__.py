@@ -16,6 +16,30 @@ from lightcurvedb.rbh1.enums import (
     InstrumentType,
     QualityFlag,
 )
+from lightcurvedb.rbh1.queries import (
+    FUNCTION_NAMES,
+    VIEW_NAMES,
+    footprints_containing,
+    get_spaxel_lines,
+    get_spaxels_in_region,
+    gold_sample,
+    kinematic_gradient,
+    mcmc_inventory,
+    metallicity_profile,
+    overlapping_footprints,
+)
+from lightcurvedb.rbh1.services import (
+    EmissionLineFit,
+    MCMCRecordCounts,
+    MCMCRun,
+    ParameterSummary,
+    PhysicalPropertiesRow,
+    RecordCounts,
+    RowValidationError,
+    record_emission_lines,
+    record_mcmc_run,
+    record_physical_properties,
+)
 from lightcurvedb.rbh1.zones01 import PipelineRun, RBH1Observation, SpectralGrid, WCSSolution
 from lightcurvedb.rbh1.zones23 import (
     EmissionLine,
@@ -45,4 +69,26 @@ __all__ = [
     "RegionOfInterest",
     "SpectralGrid",
     "WCSSolution",
+    # Reading zones 1-3 (lightcurvedb.rbh1.queries)
+    "FUNCTION_NAMES",
+    "VIEW_NAMES",
+    "footprints_containing",
+    "get_spaxel_lines",
+    "get_spaxels_in_region",
+    "gold_sample",
+    "kinematic_gradient",
+    "mcmc_inventory",
+    "metallicity_profile",
+    "overlapping_footprints",
+    # Writing zone 3 (lightcurvedb.rbh1.services)
+    "EmissionLineFit",
+    "MCMCRecordCounts",
+    "MCMCRun",
+    "ParameterSummary",
+    "PhysicalPropertiesRow",
+    "RecordCounts",
+    "RowValidationError",
+    "record_emission_lines",
+    "record_mcmc_run",
+    "record_physical_properties",
 ]

@@ -131,7 +131,8 @@ class WCSSolution(Base):
     naxis1: Mapped[int] = mapped_column(doc="Image width (pixels).")
     naxis2: Mapped[int] = mapped_column(doc="Image height (pixels).")
     pixel_scale_arcsec: Mapped[float] = mapped_column(
-        doc="sqrt(|det CD|) in arcsec/pixel: 0.04 for WFC3/UVIS, 0.10 for NIRSpec IFU cubes.")
+        doc="Pixel scale ``sqrt(|det CD|)`` in arcsec/pixel (0.04 for WFC3/UVIS, "
+            "0.10 for NIRSpec IFU cubes).")
     ra_span_arcsec: Mapped[float] = mapped_column(doc="Footprint extent in RA x cos(Dec), arcsec.")
     dec_span_arcsec: Mapped[float] = mapped_column(doc="Footprint extent in Dec, arcsec.")
     ra_min: Mapped[float] = mapped_column(index=True, doc="Footprint bounding box (deg).")
