@@ -60,6 +60,7 @@ def script_location() -> pathlib.Path:
 def target_metadata() -> MetaData:
     """Return the metadata migrations compare against: core, shipped missions and plugins."""
     import lightcurvedb.missions  # noqa: F401  (registers the core and mission tables)
+    import lightcurvedb.radio  # noqa: F401
     import lightcurvedb.rbh1  # noqa: F401
     from lightcurvedb.core.base import metadata
     from lightcurvedb.missions.registry import load_plugins

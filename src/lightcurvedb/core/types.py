@@ -18,8 +18,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 
-__all__ = ["ArrayValidationError", "NumpyArray", "PathType", "SkyPolygonType", "UTCDateTime",
-           "coerce_array"]
+__all__ = ["ArrayValidationError", "IntegerBool", "NumpyArray", "PathType", "SkyPolygonType",
+           "UTCDateTime", "UnixTimestamp", "coerce_array"]
 
 #: numpy dtype -> SQL element type used for PostgreSQL ``ARRAY`` columns.
 _PG_ELEMENT_TYPES: dict[np.dtype, types.TypeEngine[Any]] = {
@@ -304,3 +304,53 @@ class SkyPolygonType(types.TypeDecorator[Any]):
         from lightcurvedb.core.geometry import SkyPolygon
 
         return None if value is None else SkyPolygon.from_wkt(value)
+
+
+class UnixTimestamp(types.TypeDecorator[dt.datetime]):
+    """A time stored as Unix seconds (``REAL``), seen in Python as an aware UTC datetime.
+
+    For databases whose schema is fixed elsewhere (the DSA-110 pipeline's
+    SQLite files): the column stays a plain number, as stored, while bound
+    parameters and results are :class:`datetime.datetime`. Plain numbers are
+    accepted on the way in too. PostgreSQL gets ``DOUBLE PRECISION`` (its
+    ``REAL`` is 4 bytes, too coarse for timestamps).
+    """
+
+    impl = types.REAL
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> types.TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.DOUBLE_PRECISION())
+        return dialect.type_descriptor(types.REAL())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> float | None:
+        if value is None or isinstance(value, (int, float)):
+            return value
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: give a timezone (e.g. datetime.UTC)")
+        return float(value.timestamp())
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        return None if value is None else dt.datetime.fromtimestamp(value, dt.UTC)
+
+    @property
+    def python_type(self) -> type:
+        return dt.datetime
+
+
+class IntegerBool(types.TypeDecorator[bool]):
+    """A boolean stored as a 0/1 ``INTEGER`` (as SQLite schemas written by hand do)."""
+
+    impl = types.Integer
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
+        return None if value is None else int(bool(value))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> bool | None:
+        return None if value is None else bool(value)
+
+    @property
+    def python_type(self) -> type:
+        return bool

@@ -134,16 +134,25 @@ class MissionCatalog(Base):
 
 
 class Target(Base):
-    """An astronomical object identified by its number in a mission catalog (e.g. a TIC id)."""
+    """An astronomical object identified by its number in a mission catalog (e.g. a TIC id).
+
+    Catalogs whose identifiers are strings (NVSS, FIRST) also fill
+    :attr:`designation`; :attr:`name` then holds a number derived from it
+    (see :func:`lightcurvedb.radio.targets.designation_number`).
+    """
 
     __tablename__ = "target"
-    __table_args__ = (UniqueConstraint("catalog_id", "name"),)
+    __table_args__ = (UniqueConstraint("catalog_id", "name"),
+                      UniqueConstraint("catalog_id", "designation"))
 
     id: Mapped[BigIntPK] = mapped_column(primary_key=True, doc="Target identifier.")
     catalog_id: Mapped[int] = mapped_column(
         ForeignKey("mission_catalog.id", ondelete="CASCADE"),
         doc="The :class:`MissionCatalog` the target belongs to.")
     name: Mapped[int] = mapped_column(BigInteger, doc="Catalog number, e.g. the TIC id.")
+    designation: Mapped[str | None] = mapped_column(
+        String(64), doc="Catalog designation for catalogs that name rather than number "
+                        "their objects (e.g. ``NVSS J123456.7+420312``); unique per catalog.")
 
     catalog: Mapped[MissionCatalog] = relationship(back_populates="targets",
                                                    doc="The target's catalog.")

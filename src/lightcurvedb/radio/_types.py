@@ -1,0 +1,29 @@
+"""Column types and table options shared by the DSA-110 models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import REAL, Text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.types import TypeEngine
+
+from lightcurvedb.core.types import IntegerBool, UnixTimestamp
+
+__all__ = ["FLOAT", "SCHEMA", "TEXT", "UNIX_TIME", "ZERO_ONE", "table_args"]
+
+#: PostgreSQL schema of the DSA-110 tables (translated away on SQLite).
+SCHEMA = "radio"
+#: ``TEXT`` in the seed DDL.
+TEXT = Text()
+#: ``REAL`` in the seed DDL: 8 bytes on SQLite, DOUBLE PRECISION on PostgreSQL.
+FLOAT: TypeEngine[float] = REAL().with_variant(postgresql.DOUBLE_PRECISION(), "postgresql")
+#: A Unix-timestamp ``REAL`` column, seen as an aware UTC datetime.
+UNIX_TIME = UnixTimestamp()
+#: A 0/1 ``INTEGER`` column, seen as bool.
+ZERO_ONE = IntegerBool()
+
+
+def table_args(*items: Any) -> tuple[Any, ...]:
+    """``__table_args__`` for a DSA-110 table: its constraints and indexes, in schema ``radio``."""
+    return (*items, {"schema": SCHEMA, "sqlite_autoincrement": True})
