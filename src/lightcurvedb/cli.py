@@ -9,6 +9,7 @@ Examples
    $ lcdb db current
    $ lcdb db downgrade -1
    $ lcdb load tess sector1/ sector2/  # SPOC *_lc.fits files, directories searched recursively
+   $ lcdb load rbh1 rbh1_data/ --dictionary fits_data_dictionary.json  # HST + JWST files
 
 The database is ``--url`` if given, else what :func:`lightcurvedb.connect`
 resolves (``LIGHTCURVEDB_URL``, ``db.conf``, the default SQLite file). Errors
@@ -19,6 +20,7 @@ are reported on one line, ``lcdb: error: <message>``, with exit status 1;
 from __future__ import annotations
 
 import argparse
+import pathlib
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -30,13 +32,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from lightcurvedb import __version__, migrations
 from lightcurvedb.core.config import ConfigurationError
 from lightcurvedb.core.engine import connect
+from lightcurvedb.core.engine import session as open_session
 from lightcurvedb.demo import install_demo
+from lightcurvedb.rbh1.cli import add_rbh1_commands
 
 __all__ = ["build_parser", "error_message", "main"]
 
 #: Errors reported as one ``lcdb: error:`` line rather than a traceback.
 USER_ERRORS = (ConfigurationError, SQLAlchemyError, CommandError, OSError, ValueError,
-               LookupError)
+               LookupError, ImportError)
 
 
 def error_message(exc: BaseException) -> str:
@@ -77,6 +81,8 @@ def _revisions(revisions: Sequence[str]) -> str:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    if args.dataset == "rbh1":
+        return _demo_rbh1(args)
     with _engine(args) as engine:
         summary = install_demo(engine)
     print(summary.render())
@@ -87,6 +93,25 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     else:
         print("Nothing new was created: the demo data were already present.")
     return 0
+
+
+def _demo_rbh1(args: argparse.Namespace) -> int:
+    from lightcurvedb.core.config import default_sqlite_path
+    from lightcurvedb.loaders.rbh1 import load_rbh1_paths
+    from lightcurvedb.loaders.rbh1.spaxels import extract_spaxels
+    from lightcurvedb.testing.fits.rbh1 import write_rbh1_set
+
+    directory = args.directory or default_sqlite_path().parent / "rbh1-demo"
+    if not any(directory.glob("*.fits")):
+        files = write_rbh1_set(directory)
+        print(f"wrote {sum(map(len, files.values()))} miniature RBH-1 files to {directory}")
+    with _engine(args) as engine:
+        migrations.upgrade(engine)
+        report = load_rbh1_paths(engine, directory, progress=False)
+        print(report.render())
+        with open_session(engine) as session:
+            print(extract_spaxels(session).render())
+    return 0 if report.ok else 1
 
 
 def _cmd_upgrade(args: argparse.Namespace) -> int:
@@ -124,6 +149,17 @@ def _cmd_load_tess(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _cmd_load_rbh1(args: argparse.Namespace) -> int:
+    from lightcurvedb.loaders.rbh1 import load_rbh1_paths  # astropy: import only when used
+
+    with _engine(args) as engine:
+        migrations.upgrade(engine)
+        report = load_rbh1_paths(engine, args.directory, progress=args.progress,
+                                 strict=args.strict, dictionary_path=args.dictionary)
+    print(report.render())
+    return 0 if report.ok else 1
+
+
 def _add_command(commands: argparse._SubParsersAction, name: str, help_text: str,
                  func: Callable[[argparse.Namespace], int], common: argparse.ArgumentParser
                  ) -> argparse.ArgumentParser:
@@ -157,8 +193,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help=debug_help)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    _add_command(commands, "demo", "migrate the database and load a small demo TESS mission "
-                 "(idempotent)", _cmd_demo, common)
+    demo = _add_command(commands, "demo", "migrate the database and load a small demo "
+                        "(idempotent): a TESS mission, or the RBH-1 HST/JWST set", _cmd_demo,
+                        common)
+    demo.add_argument("dataset", nargs="?", choices=("tess", "rbh1"), default="tess",
+                      help="tess (default): five targets, two sectors; rbh1: generate the "
+                           "194 miniature HST/JWST files, load zones 0-2")
+    demo.add_argument("--directory", type=pathlib.Path, metavar="DIR",
+                      help="rbh1: where the generated files go (default: next to the "
+                           "default database)")
     db = commands.add_parser("db", help="inspect and migrate the database schema",
                              description="Inspect and migrate the database schema.")
     db_commands = db.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -187,6 +230,19 @@ def build_parser() -> argparse.ArgumentParser:
                            help="do not show a progress bar on stderr")
     load_tess.add_argument("--strict", action="store_true",
                            help="stop at the first file that fails and commit nothing")
+    load_rbh1 = _add_command(load_commands, "rbh1", "load an RBH-1 directory of HST WFC3 and "
+                             "JWST NIRSpec files into zones 0-1; exit status 1 if any file "
+                             "failed", _cmd_load_rbh1, common)
+    load_rbh1.add_argument("directory", nargs="+", metavar="DIR",
+                           help="a directory searched recursively for *.fits (or files); "
+                                "each file's type comes from its headers")
+    load_rbh1.add_argument("--dictionary", metavar="OUT.json",
+                           help="also write the files' data dictionary (JSON) there")
+    load_rbh1.add_argument("--no-progress", dest="progress", action="store_false",
+                           help="do not show a progress bar on stderr")
+    load_rbh1.add_argument("--strict", action="store_true",
+                           help="stop at the first file that fails and commit nothing")
+    add_rbh1_commands(commands, common)
     return parser
 
 
