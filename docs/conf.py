@@ -43,6 +43,7 @@ from lightcurvedb.erd import mermaid_erd  # noqa: E402
 # ``__table_args__`` on a typing-only base) into ``__annotations__``, and a
 # model declared after that would break.
 import lightcurvedb.missions  # noqa: E402, F401
+import lightcurvedb.radio  # noqa: E402, F401
 import lightcurvedb.rbh1  # noqa: E402, F401
 
 # -- Project -----------------------------------------------------------------

@@ -319,9 +319,9 @@ class TestFullSet:
         assert columns[:3] == ["WAVELENGTH", "FLUX", "FLUX_ERROR"]
         assert dictionary["n_files"] == 194 and dictionary["problems"] == []
 
-    def test_seed_validation_queries_verbatim(self, loaded, backend):
-        if backend != "postgresql":
-            pytest.skip("the seed's SQL is PostgreSQL (rbh1 schema, PostGIS, ::int)")
+    # The seed's SQL is PostgreSQL's (rbh1 schema, PostGIS, ::int).
+    @pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+    def test_seed_validation_queries_verbatim(self, loaded):
         session, report, _ = loaded
         counts = session.execute(text(
             "SELECT 'observations' as table_name, COUNT(*) as rows FROM rbh1.observations\n"

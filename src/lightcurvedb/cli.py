@@ -34,6 +34,8 @@ from lightcurvedb.core.config import ConfigurationError
 from lightcurvedb.core.engine import connect
 from lightcurvedb.core.engine import session as open_session
 from lightcurvedb.demo import install_demo
+from lightcurvedb.radio.cli import add_radio_commands
+from lightcurvedb.radio.cli_analysis import add_radio_analysis_commands
 from lightcurvedb.rbh1.cli import add_rbh1_commands
 
 __all__ = ["build_parser", "error_message", "main"]
@@ -243,6 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     load_rbh1.add_argument("--strict", action="store_true",
                            help="stop at the first file that fails and commit nothing")
     add_rbh1_commands(commands, common)
+    radio = add_radio_commands(commands, common)
+    add_radio_analysis_commands(radio, common)
     return parser
 
 

@@ -1,0 +1,423 @@
+"""DSA-110 products: Measurement Set stages, images from their FITS headers, forced photometry.
+
+* :func:`record_ms_stage` creates or advances an ``ms_index`` row
+  (``converted`` -> ``calibrated`` -> ``imaged`` -> ``photometry_complete``).
+* :func:`read_image_properties` measures a FITS image -- beam (``BMAJ``,
+  ``BMIN`` in degrees -> arcsec, ``BPA``), centre frequency and bandwidth from
+  the ``FREQ`` axis, size, cell size, phase centre, robust noise (MAD) and
+  dynamic range -- and :func:`register_image` stores it in ``images``.
+* :func:`record_photometry` validates a batch of forced-photometry rows, then
+  writes them with one Core ``INSERT`` (executemany).
+
+A bad input raises a :class:`ProductsError` before anything is written;
+writes happen inside a SAVEPOINT. Committing is left to the caller.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import numbers
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
+
+import numpy as np
+from sqlalchemy import Table, insert, select
+from sqlalchemy.orm import Session
+
+from lightcurvedb.radio.products import Image, MSIndex, Photometry
+
+__all__ = [
+    "IMAGE_TYPES", "MS_STAGES", "MS_STATUSES", "ImageFileError", "ImageProperties",
+    "PhotometryRowError", "ProductsError", "UnknownProductError", "read_image_properties",
+    "record_ms_stage", "record_photometry", "register_image",
+]
+
+#: Measurement Set stages, in processing order.
+MS_STAGES = ("converted", "calibrated", "imaged", "photometry_complete")
+#: ``ms_index.status`` values.
+MS_STATUSES = ("ok", "failed", "flagged")
+#: ``images.type`` values.
+IMAGE_TYPES = ("image", "pbcor", "residual", "mosaic")
+#: Scale from the median absolute deviation to a Gaussian sigma.
+_MAD_TO_SIGMA = 1.4826
+_ID_CHUNK = 1000
+_REQUIRED = ("image_path", "source_id", "ra_deg", "dec_deg", "peak_jyb")
+_OPTIONAL = ("nvss_flux_mjy", "peak_err_jyb", "snr", "mjd", "sep_from_center_deg", "flags",
+             "measured_at")
+
+
+class ProductsError(ValueError):
+    """A product was refused; nothing was written."""
+
+
+class UnknownProductError(ProductsError, LookupError):
+    """A referenced Measurement Set or image is not registered."""
+
+
+class ImageFileError(ProductsError):
+    """A file is not a readable radio image (not FITS, or lacking the needed keywords)."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        super().__init__(f"{os.fspath(path)}: {reason}")
+        self.path, self.reason = os.fspath(path), reason
+
+
+class PhotometryRowError(ProductsError):
+    """A forced-photometry row is invalid.
+
+    Attributes
+    ----------
+    row : int
+        Index of the row in the input (0-based).
+    field : str
+        The offending field.
+    """
+
+    def __init__(self, row: int, field: str, reason: str) -> None:
+        super().__init__(f"photometry row {row}, {field}: {reason}")
+        self.row, self.field = row, field
+
+
+def _aware_now(value: dt.datetime | None) -> dt.datetime:
+    if value is None:
+        return dt.datetime.now(dt.UTC)
+    if value.tzinfo is None:
+        raise ProductsError(f"naive datetime {value!r}: give a timezone (e.g. datetime.UTC)")
+    return value
+
+
+def _finite(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, numbers.Real) \
+        and math.isfinite(float(value))
+
+
+# -- Measurement Sets -------------------------------------------------------------------------
+
+def record_ms_stage(session: Session, path: str, stage: str, *, status: str = "ok",
+                    start_mjd: float | None = None, end_mjd: float | None = None,
+                    field_name: str | None = None, pointing_ra_deg: float | None = None,
+                    pointing_dec_deg: float | None = None, cal_applied: bool | None = None,
+                    imagename: str | None = None, when: dt.datetime | None = None,
+                    allow_regress: bool = False) -> MSIndex:
+    """Create or update a Measurement Set's ``ms_index`` row at a processing stage.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+    path : str
+        Full path of the MS (the key).
+    stage : str
+        One of :data:`MS_STAGES`. A stage earlier than the stored one is
+        refused unless ``allow_regress`` (reprocessing).
+    status : str, optional
+        One of :data:`MS_STATUSES`.
+    start_mjd, end_mjd : float, optional
+        Time range; ``mid_mjd`` is their mean.
+    field_name, pointing_ra_deg, pointing_dec_deg, imagename : optional
+        Stored when given; ``None`` keeps what is there.
+    cal_applied : bool, optional
+        Default: true from ``calibrated`` on, for a new row.
+    when : datetime.datetime, optional
+        ``processed_at``/``stage_updated_at``; default now.
+    allow_regress : bool, optional
+        Accept a stage earlier than the stored one.
+
+    Returns
+    -------
+    MSIndex
+        The row, flushed.
+    """
+    if stage not in MS_STAGES:
+        raise ProductsError(f"stage must be one of {', '.join(MS_STAGES)}, got {stage!r}")
+    if status not in MS_STATUSES:
+        raise ProductsError(f"status must be one of {', '.join(MS_STATUSES)}, got {status!r}")
+    if not isinstance(path, str) or not path:
+        raise ProductsError("a Measurement Set needs a path")
+    for name, value in (("start_mjd", start_mjd), ("end_mjd", end_mjd),
+                        ("pointing_ra_deg", pointing_ra_deg),
+                        ("pointing_dec_deg", pointing_dec_deg)):
+        if value is not None and not _finite(value):
+            raise ProductsError(f"{name} must be a finite number, got {value!r}")
+    if start_mjd is not None and end_mjd is not None and end_mjd < start_mjd:
+        raise ProductsError(f"end_mjd {end_mjd} is before start_mjd {start_mjd}")
+    if pointing_dec_deg is not None and not -90.0 <= pointing_dec_deg <= 90.0:
+        raise ProductsError(f"pointing_dec_deg {pointing_dec_deg} is outside [-90, 90]")
+    moment = _aware_now(when)
+    with session.begin_nested():
+        ms = session.get(MSIndex, path, populate_existing=True)
+        if ms is None:
+            ms = MSIndex(path=path, cal_applied=MS_STAGES.index(stage) >= 1)
+            session.add(ms)
+        elif ms.stage in MS_STAGES and not allow_regress \
+                and MS_STAGES.index(stage) < MS_STAGES.index(ms.stage):
+            raise ProductsError(f"{path} is already {ms.stage}; refusing to go back to {stage} "
+                                "(pass allow_regress=True to reprocess)")
+        given: dict[str, Any] = {
+            "start_mjd": start_mjd, "end_mjd": end_mjd, "field_name": field_name,
+            "pointing_ra_deg": pointing_ra_deg, "pointing_dec_deg": pointing_dec_deg,
+            "cal_applied": cal_applied, "imagename": imagename}
+        for name, value in given.items():
+            if value is not None:
+                setattr(ms, name, value)
+        if ms.start_mjd is not None and ms.end_mjd is not None:
+            ms.mid_mjd = 0.5 * (ms.start_mjd + ms.end_mjd)
+        ms.stage, ms.status, ms.stage_updated_at, ms.processed_at = stage, status, moment, moment
+        session.flush()
+    return ms
+
+
+# -- images -----------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class ImageProperties:
+    """What :func:`read_image_properties` measured; the ``images`` columns of the same names."""
+
+    imsize_x: int
+    imsize_y: int
+    cellsize_arcsec: float
+    center_ra_deg: float
+    center_dec_deg: float
+    beam_major_arcsec: float | None
+    beam_minor_arcsec: float | None
+    beam_pa_deg: float | None
+    freq_ghz: float | None
+    bandwidth_mhz: float | None
+    noise_jy: float
+    dynamic_range: float | None
+    field_name: str | None
+    mjd_obs: float | None
+
+
+def _header_float(header: Any, key: str) -> float | None:
+    value = header.get(key)
+    return float(value) if _finite(value) else None
+
+
+def read_image_properties(path: str | os.PathLike[str]) -> ImageProperties:
+    """Measure a radio image from its FITS header and pixels.
+
+    The beam comes from ``BMAJ``/``BMIN`` (degrees, stored in arcsec) and
+    ``BPA`` (degrees); frequency and bandwidth from the ``FREQ`` axis
+    (``CRVALn``, ``CDELTn`` in Hz); the centre is the reference (phase)
+    position ``CRVAL1``/``CRVAL2``; the cell size ``|CDELT2|``; the noise
+    1.4826 x the median absolute deviation of the finite pixels (robust to
+    the sources); the dynamic range peak / noise.
+
+    Raises
+    ------
+    ImageFileError
+        If the file is missing, not FITS, has no 2-D image, is not in
+        ``JY/BEAM``, lacks the celestial axes, or has no finite pixel.
+    """
+    from astropy.io import fits
+    from astropy.time import Time
+
+    try:
+        with fits.open(path, memmap=False) as hdus:
+            hdu = next((h for h in hdus if h.is_image and h.data is not None
+                        and h.data.ndim >= 2), None)
+            if hdu is None:
+                raise ImageFileError(path, "no image data in any HDU")
+            header, data = hdu.header.copy(), np.asarray(hdu.data, dtype=np.float64)
+    except ImageFileError:
+        raise
+    except (OSError, ValueError, TypeError) as exc:
+        raise ImageFileError(path, f"not a readable FITS image ({exc})") from None
+    unit = str(header.get("BUNIT", "")).strip().upper()
+    if unit not in ("JY/BEAM", "JY BEAM-1"):
+        raise ImageFileError(path, f"BUNIT is {header.get('BUNIT')!r}, not JY/BEAM")
+    ctypes = {str(header.get(f"CTYPE{i}", "")).upper(): i for i in range(1, header["NAXIS"] + 1)}
+    if not str(header.get("CTYPE1", "")).upper().startswith("RA--") \
+            or not str(header.get("CTYPE2", "")).upper().startswith("DEC-"):
+        raise ImageFileError(path, "axes 1-2 are not RA/Dec (CTYPE1/CTYPE2)")
+    needed = {key: _header_float(header, key) for key in ("CRVAL1", "CRVAL2", "CDELT2")}
+    missing = [key for key, value in needed.items() if value is None]
+    if missing:
+        raise ImageFileError(path, f"missing or non-numeric {', '.join(missing)}")
+    pixels = data[np.isfinite(data)]
+    if pixels.size == 0:
+        raise ImageFileError(path, "no finite pixel")
+    noise = _MAD_TO_SIGMA * float(np.median(np.abs(pixels - np.median(pixels))))
+    peak = float(pixels.max())
+    freq_axis = ctypes.get("FREQ")
+    freq = _header_float(header, f"CRVAL{freq_axis}") if freq_axis else None
+    width = _header_float(header, f"CDELT{freq_axis}") if freq_axis else None
+    bmaj, bmin = _header_float(header, "BMAJ"), _header_float(header, "BMIN")
+    mjd = _header_float(header, "MJD-OBS")
+    if mjd is None and header.get("DATE-OBS"):
+        try:
+            mjd = float(Time(str(header["DATE-OBS"]), scale="utc").mjd)
+        except ValueError:
+            raise ImageFileError(path, f"DATE-OBS {header['DATE-OBS']!r} is not a date") from None
+    return ImageProperties(
+        imsize_x=int(header["NAXIS1"]), imsize_y=int(header["NAXIS2"]),
+        cellsize_arcsec=abs(needed["CDELT2"] or 0.0) * 3600.0,
+        center_ra_deg=needed["CRVAL1"] or 0.0, center_dec_deg=needed["CRVAL2"] or 0.0,
+        beam_major_arcsec=None if bmaj is None else bmaj * 3600.0,
+        beam_minor_arcsec=None if bmin is None else bmin * 3600.0,
+        beam_pa_deg=_header_float(header, "BPA"),
+        freq_ghz=None if freq is None else freq / 1e9,
+        bandwidth_mhz=None if width is None else abs(width) / 1e6,
+        noise_jy=noise, dynamic_range=peak / noise if noise > 0 else None,
+        field_name=str(header.get("OBJECT", "")).strip() or None,
+        mjd_obs=mjd)
+
+
+def register_image(session: Session, fits_path: str | os.PathLike[str], *, ms_path: str,
+                   image_type: str = "image", field_name: str | None = None,
+                   integration_sec: float | None = None,
+                   created_at: dt.datetime | None = None) -> Image:
+    """Register an image product, measured from its FITS file (:func:`read_image_properties`).
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+    fits_path : path-like
+        The image; its path is stored as given.
+    ms_path : str
+        The registered Measurement Set it was made from.
+    image_type : str, optional
+        One of :data:`IMAGE_TYPES`; ``pbcor`` sets ``pbcor``.
+    field_name : str, optional
+        Default: the header's ``OBJECT``.
+    integration_sec : float, optional
+        Total integration time.
+    created_at : datetime.datetime, optional
+        Default now.
+
+    Returns
+    -------
+    Image
+        The new row, flushed.
+
+    Raises
+    ------
+    ProductsError
+        :class:`ImageFileError` for an unreadable image,
+        :class:`UnknownProductError` for an unregistered MS, or an image path
+        already registered.
+    """
+    if image_type not in IMAGE_TYPES:
+        raise ProductsError(f"image type must be one of {', '.join(IMAGE_TYPES)}, "
+                            f"got {image_type!r}")
+    if integration_sec is not None and not (_finite(integration_sec) and integration_sec >= 0):
+        raise ProductsError(f"integration_sec must be a finite number >= 0, "
+                            f"got {integration_sec!r}")
+    props = read_image_properties(fits_path)
+    moment = _aware_now(created_at)
+    path = os.fspath(fits_path)
+    if session.get(MSIndex, ms_path) is None:
+        raise UnknownProductError(f"Measurement Set {ms_path!r} is not in ms_index")
+    if session.execute(select(Image.id).where(Image.path == path)).first() is not None:
+        raise ProductsError(f"image {path!r} is already registered")
+    values = {field.name: getattr(props, field.name) for field in dataclasses.fields(props)
+              if field.name != "mjd_obs"}
+    values["field_name"] = field_name or props.field_name
+    image = Image(path=path, ms_path=ms_path, created_at=moment, type=image_type, format="fits",
+                  pbcor=image_type == "pbcor", integration_sec=integration_sec, **values)
+    with session.begin_nested():
+        session.add(image)
+        session.flush()
+    return image
+
+
+# -- forced photometry ------------------------------------------------------------------------
+
+def _photometry_record(index: int, row: Mapping[str, Any], default_time: dt.datetime
+                       ) -> dict[str, Any]:
+    if not isinstance(row, Mapping):
+        raise PhotometryRowError(index, "*", f"expected a mapping, got {type(row).__name__}")
+    unknown = sorted(set(row) - set(_REQUIRED) - set(_OPTIONAL))
+    if unknown:
+        raise PhotometryRowError(index, unknown[0], "unknown field")
+    for name in _REQUIRED:
+        if row.get(name) is None:
+            raise PhotometryRowError(index, name, "missing")
+    for name in ("image_path", "source_id"):
+        if not isinstance(row[name], str) or not row[name]:
+            raise PhotometryRowError(index, name, f"must be a non-empty string, got {row[name]!r}")
+    record: dict[str, Any] = {"image_path": row["image_path"], "source_id": row["source_id"]}
+    for name in ("ra_deg", "dec_deg", "peak_jyb", "nvss_flux_mjy", "peak_err_jyb", "snr", "mjd",
+                 "sep_from_center_deg"):
+        value = row.get(name)
+        if value is not None and not _finite(value):
+            raise PhotometryRowError(index, name, f"must be a finite number, got {value!r}")
+        record[name] = None if value is None else float(value)
+    checks = (("ra_deg", 0.0 <= record["ra_deg"] < 360.0, "outside [0, 360)"),
+              ("dec_deg", -90.0 <= record["dec_deg"] <= 90.0, "outside [-90, 90]"),
+              ("peak_err_jyb", record["peak_err_jyb"] is None or record["peak_err_jyb"] > 0,
+               "must be positive"),
+              ("nvss_flux_mjy", record["nvss_flux_mjy"] is None or record["nvss_flux_mjy"] >= 0,
+               "must not be negative"),
+              ("sep_from_center_deg", record["sep_from_center_deg"] is None
+               or record["sep_from_center_deg"] >= 0, "must not be negative"))
+    for name, ok, reason in checks:
+        if not ok:
+            raise PhotometryRowError(index, name, f"{record[name]!r} {reason}")
+    flags = row.get("flags", 0)
+    if isinstance(flags, bool) or not isinstance(flags, numbers.Integral) or flags < 0:
+        raise PhotometryRowError(index, "flags", f"must be an integer >= 0, got {flags!r}")
+    record["flags"] = int(flags)
+    measured = row.get("measured_at", default_time)
+    if not isinstance(measured, dt.datetime) or measured.tzinfo is None:
+        raise PhotometryRowError(index, "measured_at", f"must be an aware datetime, got "
+                                 f"{measured!r}")
+    record["measured_at"] = measured
+    if record["snr"] is None and record["peak_err_jyb"] is not None:
+        record["snr"] = record["peak_jyb"] / record["peak_err_jyb"]
+    return record
+
+
+def record_photometry(session: Session, rows: Iterable[Mapping[str, Any]], *,
+                      measured_at: dt.datetime | None = None) -> int:
+    """Validate forced-photometry rows, then insert them all in one executemany.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+    rows : iterable of mapping
+        One mapping per measurement with ``image_path`` (a registered image),
+        ``source_id``, ``ra_deg``, ``dec_deg``, ``peak_jyb`` and optionally
+        ``peak_err_jyb`` (> 0), ``nvss_flux_mjy``, ``snr`` (default peak /
+        error), ``mjd``, ``sep_from_center_deg`` (default: the distance from
+        the image's centre), ``flags`` (default 0) and ``measured_at``.
+        Numbers must be finite; a negative peak is a valid measurement.
+    measured_at : datetime.datetime, optional
+        ``measured_at`` of rows that do not give one; default now.
+
+    Returns
+    -------
+    int
+        Rows written.
+
+    Raises
+    ------
+    PhotometryRowError
+        For the first bad row (index and field named), including one whose
+        image is not registered. Nothing is written.
+    """
+    from astropy.coordinates import angular_separation
+
+    default_time = _aware_now(measured_at)
+    records = [_photometry_record(i, row, default_time) for i, row in enumerate(rows)]
+    paths = sorted({record["image_path"] for record in records})
+    centres: dict[str, tuple[float | None, float | None]] = {}
+    for start in range(0, len(paths), _ID_CHUNK):
+        query = select(Image.path, Image.center_ra_deg, Image.center_dec_deg).where(
+            Image.path.in_(paths[start:start + _ID_CHUNK]))
+        centres.update({path: (ra, dec) for path, ra, dec in session.execute(query)})
+    for index, record in enumerate(records):
+        if record["image_path"] not in centres:
+            raise PhotometryRowError(index, "image_path",
+                                     f"image {record['image_path']!r} is not registered")
+        ra0, dec0 = centres[record["image_path"]]
+        if record["sep_from_center_deg"] is None and ra0 is not None and dec0 is not None:
+            record["sep_from_center_deg"] = float(np.degrees(angular_separation(
+                *np.radians([record["ra_deg"], record["dec_deg"], ra0, dec0]))))
+    if records:
+        with session.begin_nested():
+            session.execute(insert(cast(Table, Photometry.__table__)), records)
+    return len(records)
