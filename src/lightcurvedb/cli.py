@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 import pathlib
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from alembic.util import CommandError
@@ -30,6 +30,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from lightcurvedb import __version__, migrations
+from lightcurvedb._clitools import add_command
 from lightcurvedb.core.config import ConfigurationError
 from lightcurvedb.core.engine import connect
 from lightcurvedb.core.engine import session as open_session
@@ -162,14 +163,6 @@ def _cmd_load_rbh1(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _add_command(commands: argparse._SubParsersAction, name: str, help_text: str,
-                 func: Callable[[argparse.Namespace], int], common: argparse.ArgumentParser
-                 ) -> argparse.ArgumentParser:
-    parser = commands.add_parser(name, help=help_text, description=help_text[:1].upper()
-                                 + help_text[1:] + ".", parents=[common])
-    parser.set_defaults(func=func)
-    return parser
-
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the ``lcdb`` argument parser.
@@ -195,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help=debug_help)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    demo = _add_command(commands, "demo", "migrate the database and load a small demo "
+    demo = add_command(commands, "demo", "migrate the database and load a small demo "
                         "(idempotent): a TESS mission, or the RBH-1 HST/JWST set", _cmd_demo,
                         common)
     demo.add_argument("dataset", nargs="?", choices=("tess", "rbh1"), default="tess",
@@ -207,23 +200,23 @@ def build_parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="inspect and migrate the database schema",
                              description="Inspect and migrate the database schema.")
     db_commands = db.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    upgrade = _add_command(db_commands, "upgrade", "upgrade the schema to a revision "
+    upgrade = add_command(db_commands, "upgrade", "upgrade the schema to a revision "
                            "(default: the newest)", _cmd_upgrade, common)
     upgrade.add_argument("revision", nargs="?", default="heads",
                          help="target revision: heads (default), a revision id, +1, ...")
-    downgrade = _add_command(db_commands, "downgrade", "downgrade the schema to a revision",
+    downgrade = add_command(db_commands, "downgrade", "downgrade the schema to a revision",
                              _cmd_downgrade, common)
     downgrade.add_argument("revision", help="target revision: -1, a revision id, or base "
                                             "(drops every table)")
-    _add_command(db_commands, "current", "print the revision(s) the database is at",
+    add_command(db_commands, "current", "print the revision(s) the database is at",
                  _cmd_current, common)
-    _add_command(db_commands, "heads", "print the newest revision(s) shipped with lightcurvedb",
+    add_command(db_commands, "heads", "print the newest revision(s) shipped with lightcurvedb",
                  _cmd_heads, common)
     load = commands.add_parser("load", help="load data files into the database (migrating "
                                "it first)", description="Load data files into the database, "
                                "after migrating it to the newest revision.")
     load_commands = load.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    load_tess = _add_command(load_commands, "tess", "load TESS SPOC light-curve files; exit "
+    load_tess = add_command(load_commands, "tess", "load TESS SPOC light-curve files; exit "
                              "status 1 if any file failed", _cmd_load_tess, common)
     load_tess.add_argument("paths", nargs="+", metavar="PATH",
                            help="a *_lc.fits file, or a directory searched recursively for "
@@ -232,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="do not show a progress bar on stderr")
     load_tess.add_argument("--strict", action="store_true",
                            help="stop at the first file that fails and commit nothing")
-    load_rbh1 = _add_command(load_commands, "rbh1", "load an RBH-1 directory of HST WFC3 and "
+    load_rbh1 = add_command(load_commands, "rbh1", "load an RBH-1 directory of HST WFC3 and "
                              "JWST NIRSpec files into zones 0-1; exit status 1 if any file "
                              "failed", _cmd_load_rbh1, common)
     load_rbh1.add_argument("directory", nargs="+", metavar="DIR",

@@ -27,27 +27,15 @@ and return the exit status.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from lightcurvedb import migrations
-from lightcurvedb.core.engine import connect
-from lightcurvedb.core.engine import session as open_session
+from lightcurvedb._clitools import add_command, add_group, run_in_session
 
 __all__ = ["add_radio_commands", "cmd_cal_active", "cmd_cal_register", "cmd_image_register",
            "cmd_ms_stage", "cmd_queue_claim", "cmd_queue_complete", "cmd_queue_fail",
            "cmd_queue_register", "cmd_queue_retry", "cmd_queue_status", "radio_subcommands"]
 
-
-def _run(args: argparse.Namespace, work: Callable[[Session], int]) -> int:
-    engine = connect(getattr(args, "url", None))
-    try:
-        migrations.upgrade(engine)
-        with open_session(engine) as db:
-            return work(db)
-    finally:
-        engine.dispose()
 
 
 def cmd_queue_register(args: argparse.Namespace) -> int:
@@ -67,7 +55,7 @@ def cmd_queue_register(args: argparse.Namespace) -> int:
                   f"subbands, {done.state}{'' if done.created else ' (already registered)'}")
         return status
 
-    return _run(args, work)
+    return run_in_session(args, work)
 
 
 def cmd_queue_claim(args: argparse.Namespace) -> int:
@@ -84,7 +72,7 @@ def cmd_queue_claim(args: argparse.Namespace) -> int:
             print(f"  {path}")
         return 0
 
-    return _run(args, work)
+    return run_in_session(args, work)
 
 
 def _transition(args: argparse.Namespace, name: str) -> int:
@@ -100,7 +88,7 @@ def _transition(args: argparse.Namespace, name: str) -> int:
         print(f"{args.group}: {dict(complete='completed', fail='failed', retry='pending')[name]}")
         return 0
 
-    return _run(args, work)
+    return run_in_session(args, work)
 
 
 def cmd_queue_complete(args: argparse.Namespace) -> int:
@@ -127,7 +115,7 @@ def cmd_queue_status(args: argparse.Namespace) -> int:
             print(f"{state:12s}{n:8d}")
         return 0
 
-    return _run(args, work)
+    return run_in_session(args, work)
 
 
 def cmd_cal_register(args: argparse.Namespace) -> int:
@@ -149,7 +137,7 @@ def cmd_cal_register(args: argparse.Namespace) -> int:
             print(f"{row.order_index} {row.table_type:2s} {row.path}")
         return 0
 
-    return _run(args, work)
+    return run_in_session(args, work)
 
 
 def cmd_cal_active(args: argparse.Namespace) -> int:
@@ -162,7 +150,7 @@ def cmd_cal_active(args: argparse.Namespace) -> int:
                   f"MJD {row.valid_start_mjd}-{row.valid_end_mjd})")
         return 0
 
-    return _run(args, work)
+    return run_in_session(args, work)
 
 
 def cmd_ms_stage(args: argparse.Namespace) -> int:
@@ -176,7 +164,7 @@ def cmd_ms_stage(args: argparse.Namespace) -> int:
         print(f"{ms.path}: {ms.stage} ({ms.status})")
         return 0
 
-    return _run(args, work)
+    return run_in_session(args, work)
 
 
 def cmd_image_register(args: argparse.Namespace) -> int:
@@ -193,23 +181,9 @@ def cmd_image_register(args: argparse.Namespace) -> int:
                   f"{(image.noise_jy or float('nan')) * 1e3:.3f} mJy/beam")
         return 0
 
-    return _run(args, work)
+    return run_in_session(args, work)
 
 
-def _add(commands: argparse._SubParsersAction, name: str, help_text: str,
-         func: Callable[[argparse.Namespace], int],
-         common: argparse.ArgumentParser | None) -> argparse.ArgumentParser:
-    parser = commands.add_parser(name, help=help_text, description=help_text[:1].upper()
-                                 + help_text[1:] + ".", parents=[common] if common else [])
-    parser.set_defaults(func=func)
-    return parser
-
-
-def _group(commands: argparse._SubParsersAction, name: str, help_text: str
-           ) -> argparse._SubParsersAction:
-    parser = commands.add_parser(name, help=help_text, description=help_text[:1].upper()
-                                 + help_text[1:] + ".")
-    return parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
 
 def radio_subcommands(commands: argparse._SubParsersAction) -> argparse._SubParsersAction:
@@ -219,7 +193,7 @@ def radio_subcommands(commands: argparse._SubParsersAction) -> argparse._SubPars
     """
     parser = commands.choices.get("radio")
     if parser is None:
-        return _group(commands, "radio", "DSA-110 continuum pipeline: ingest queue, "
+        return add_group(commands, "radio", "DSA-110 continuum pipeline: ingest queue, "
                       "calibration, images, photometry")
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
@@ -246,30 +220,30 @@ def add_radio_commands(commands: argparse._SubParsersAction,
         The ``radio`` group's subparsers, for more commands.
     """
     radio = radio_subcommands(commands)
-    queue = _group(radio, "queue", "the ingest queue of observation groups")
-    register = _add(queue, "register", "register subband files "
+    queue = add_group(radio, "queue", "the ingest queue of observation groups")
+    register = add_command(queue, "register", "register subband files "
                     "(<YYYY-MM-DDTHH:MM:SS>_sb<NN>.hdf5); exit status 1 if any was refused",
                     cmd_queue_register, common)
     register.add_argument("files", nargs="+", metavar="FILE", help="a subband file")
     register.add_argument("--expected-subbands", dest="expected", type=int, default=16,
                           metavar="N", help="subbands that complete a new group (default: 16)")
-    _add(queue, "claim", "claim the oldest pending group for processing", cmd_queue_claim,
+    add_command(queue, "claim", "claim the oldest pending group for processing", cmd_queue_claim,
          common)
     for name, help_text, func in (("complete", "mark an in-progress group completed",
                                    cmd_queue_complete),
                                   ("fail", "mark an in-progress group failed", cmd_queue_fail),
                                   ("retry", "put a failed group back in the queue",
                                    cmd_queue_retry)):
-        parser = _add(queue, name, help_text, func, common)
+        parser = add_command(queue, name, help_text, func, common)
         parser.add_argument("group", metavar="GROUP", help="group id, YYYY-MM-DDTHH:MM:SS")
         if name == "fail":
             parser.add_argument("message", metavar="MESSAGE", help="why it failed")
         if name == "retry":
             parser.add_argument("--max-retries", type=int, default=3, metavar="N",
                                 help="refuse after this many retries (default: 3)")
-    _add(queue, "status", "count the groups in each state", cmd_queue_status, common)
-    cal = _group(radio, "cal", "the calibration table registry")
-    cal_register = _add(cal, "register", "register a calibration set's K/BP/G tables",
+    add_command(queue, "status", "count the groups in each state", cmd_queue_status, common)
+    cal = add_group(radio, "cal", "the calibration table registry")
+    cal_register = add_command(cal, "register", "register a calibration set's K/BP/G tables",
                         cmd_cal_register, common)
     cal_register.add_argument("set_name", metavar="SET", help="set name, e.g. bp_3c286_60238")
     cal_register.add_argument("tables", nargs="+", metavar="TYPE=PATH",
@@ -278,13 +252,13 @@ def add_radio_commands(commands: argparse._SubParsersAction,
                               help="start of validity (MJD, inclusive)")
     cal_register.add_argument("--end", type=float, required=True, metavar="MJD",
                               help="end of validity (MJD, exclusive)")
-    active = _add(cal, "active", "print the tables to apply at an MJD, in apply order",
+    active = add_command(cal, "active", "print the tables to apply at an MJD, in apply order",
                   cmd_cal_active, common)
     active.add_argument("mjd", type=float, metavar="MJD", help="observation MJD")
     active.add_argument("--require-all", action="store_true",
                         help="fail unless a K, a BP and a G table are valid")
-    ms = _group(radio, "ms", "Measurement Sets and their processing stages")
-    stage = _add(ms, "stage", "record the stage a Measurement Set has reached", cmd_ms_stage,
+    ms = add_group(radio, "ms", "Measurement Sets and their processing stages")
+    stage = add_command(ms, "stage", "record the stage a Measurement Set has reached", cmd_ms_stage,
                  common)
     stage.add_argument("path", metavar="MS", help="full path of the Measurement Set")
     stage.add_argument("stage", choices=("converted", "calibrated", "imaged",
@@ -294,8 +268,8 @@ def add_radio_commands(commands: argparse._SubParsersAction,
     stage.add_argument("--start-mjd", type=float, metavar="MJD", help="start of the data")
     stage.add_argument("--end-mjd", type=float, metavar="MJD", help="end of the data")
     stage.add_argument("--field", metavar="NAME", help="field name, e.g. J1234+42")
-    image = _group(radio, "image", "image products")
-    image_register = _add(image, "register", "register FITS images, measured from their "
+    image = add_group(radio, "image", "image products")
+    image_register = add_command(image, "register", "register FITS images, measured from their "
                           "headers and pixels", cmd_image_register, common)
     image_register.add_argument("files", nargs="+", metavar="FITS", help="an image file")
     image_register.add_argument("--ms", required=True, metavar="MS",

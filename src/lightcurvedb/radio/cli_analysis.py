@@ -21,13 +21,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from lightcurvedb import migrations
-from lightcurvedb.core.engine import connect
-from lightcurvedb.core.engine import session as open_session
+from lightcurvedb._clitools import add_command, add_group, run_in_session
 from lightcurvedb.radio.variability import (
     DEFAULT_CHI2_THRESHOLD,
     DEFAULT_MIN_OBS,
@@ -37,15 +34,6 @@ from lightcurvedb.radio.variability import (
 __all__ = ["add_radio_analysis_commands", "cmd_ese_flag", "cmd_sources_cone",
            "cmd_sources_lightcurve", "cmd_sources_load", "cmd_variability_update"]
 
-
-def _run(args: argparse.Namespace, work: Callable[[Session], int]) -> int:
-    engine = connect(getattr(args, "url", None))
-    try:
-        migrations.upgrade(engine)
-        with open_session(engine) as db:
-            return work(db)
-    finally:
-        engine.dispose()
 
 
 def cmd_variability_update(args: argparse.Namespace) -> int:
@@ -69,7 +57,7 @@ def cmd_variability_update(args: argparse.Namespace) -> int:
         print(f"variability statistics updated for {n} source{'s' if n != 1 else ''}")
         return 0
 
-    return _run(args, work)
+    return run_in_session(args, work)
 
 
 def cmd_ese_flag(args: argparse.Namespace) -> int:
@@ -90,7 +78,7 @@ def cmd_ese_flag(args: argparse.Namespace) -> int:
         print(f"{len(candidates)} new ESE candidate{'s' if len(candidates) != 1 else ''}")
         return 0
 
-    return _run(args, work)
+    return run_in_session(args, work)
 
 
 def cmd_sources_load(args: argparse.Namespace) -> int:
@@ -108,7 +96,7 @@ def cmd_sources_load(args: argparse.Namespace) -> int:
         print(f"{args.file}: {n} master sources loaded")
         return 0
 
-    return _run(args, work)
+    return run_in_session(args, work)
 
 
 def cmd_sources_cone(args: argparse.Namespace) -> int:
@@ -134,7 +122,7 @@ def cmd_sources_cone(args: argparse.Namespace) -> int:
               f"{args.radius} deg")
         return 0
 
-    return _run(args, work)
+    return run_in_session(args, work)
 
 
 def cmd_sources_lightcurve(args: argparse.Namespace) -> int:
@@ -153,23 +141,9 @@ def cmd_sources_lightcurve(args: argparse.Namespace) -> int:
               f"{dataset.unit})")
         return 0
 
-    return _run(args, work)
+    return run_in_session(args, work)
 
 
-def _add(commands: argparse._SubParsersAction, name: str, help_text: str,
-         func: Callable[[argparse.Namespace], int],
-         common: argparse.ArgumentParser | None) -> argparse.ArgumentParser:
-    parser = commands.add_parser(name, help=help_text, description=help_text[:1].upper()
-                                 + help_text[1:] + ".", parents=[common] if common else [])
-    parser.set_defaults(func=func)
-    return parser
-
-
-def _group(commands: argparse._SubParsersAction, name: str, help_text: str
-           ) -> argparse._SubParsersAction:
-    parser = commands.add_parser(name, help=help_text, description=help_text[:1].upper()
-                                 + help_text[1:] + ".")
-    return parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
 
 def add_radio_analysis_commands(commands: argparse._SubParsersAction,
@@ -185,8 +159,8 @@ def add_radio_analysis_commands(commands: argparse._SubParsersAction,
         A parent parser of options every command accepts (``--url``,
         ``--debug`` in :func:`lightcurvedb.cli.build_parser`).
     """
-    variability = _group(commands, "variability", "DSA-110 variability statistics")
-    update = _add(variability, "update", "recompute variability statistics from photometry "
+    variability = add_group(commands, "variability", "DSA-110 variability statistics")
+    update = add_command(variability, "update", "recompute variability statistics from photometry "
                   "(by default only for sources with new photometry)", cmd_variability_update,
                   common)
     update.add_argument("--source", dest="sources", action="append", metavar="ID",
@@ -194,8 +168,8 @@ def add_radio_analysis_commands(commands: argparse._SubParsersAction,
     update.add_argument("--since", metavar="ISO-TIME",
                         help="recompute sources with photometry measured after this time "
                              "(ISO 8601; UTC unless it has an offset)")
-    ese = _group(commands, "ese", "DSA-110 extreme-scattering-event candidates")
-    flag = _add(ese, "flag", "flag variable sources without an active candidate as ESE "
+    ese = add_group(commands, "ese", "DSA-110 extreme-scattering-event candidates")
+    flag = add_command(ese, "flag", "flag variable sources without an active candidate as ESE "
                 "candidates", cmd_ese_flag, common)
     flag.add_argument("--chi2", type=float, default=DEFAULT_CHI2_THRESHOLD, metavar="X",
                       help=f"reduced chi-square threshold (default: {DEFAULT_CHI2_THRESHOLD})")
@@ -204,17 +178,18 @@ def add_radio_analysis_commands(commands: argparse._SubParsersAction,
                            f"{DEFAULT_SIGMA_THRESHOLD})")
     flag.add_argument("--min-obs", type=int, default=DEFAULT_MIN_OBS, metavar="N",
                       help=f"fewest measurements to flag (default: {DEFAULT_MIN_OBS})")
-    sources = _group(commands, "sources", "DSA-110 master sources (NVSS/VLASS/FIRST)")
-    load = _add(sources, "load", "load a crossmatch catalog (FITS or CSV) into radio.sources",
-                cmd_sources_load, common)
+    sources = add_group(commands, "sources", "DSA-110 master sources (NVSS/VLASS/FIRST)")
+    load = add_command(sources, "load",
+                       "load a crossmatch catalog (FITS or CSV) into radio.sources",
+                       cmd_sources_load, common)
     load.add_argument("file", metavar="FILE", help="a .fits/.fit/.fts(.gz) or .csv file")
     load.add_argument("--chunk-size", type=int, default=5000, metavar="N",
                       help="rows written per statement (default: 5000)")
-    cone = _add(sources, "cone", "list master sources within a radius of a position",
+    cone = add_command(sources, "cone", "list master sources within a radius of a position",
                 cmd_sources_cone, common)
     cone.add_argument("ra", type=float, metavar="RA", help="right ascension (deg)")
     cone.add_argument("dec", type=float, metavar="DEC", help="declination (deg)")
     cone.add_argument("radius", type=float, metavar="RADIUS", help="radius (deg)")
-    lightcurve = _add(sources, "lightcurve", "materialise a source's photometry as a core "
+    lightcurve = add_command(sources, "lightcurve", "materialise a source's photometry as a core "
                       "light curve (DataSet)", cmd_sources_lightcurve, common)
     lightcurve.add_argument("source_id", metavar="ID", help="the NVSS id")

@@ -17,9 +17,9 @@ return the exit status, and read ``args.url`` (resolved by
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 
 from lightcurvedb import migrations
+from lightcurvedb._clitools import add_command
 from lightcurvedb.core.engine import connect
 from lightcurvedb.core.engine import session as open_session
 
@@ -78,14 +78,6 @@ def cmd_extract_spaxels(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _add(commands: argparse._SubParsersAction, name: str, help_text: str,
-         func: Callable[[argparse.Namespace], int],
-         common: argparse.ArgumentParser | None) -> argparse.ArgumentParser:
-    parser = commands.add_parser(name, help=help_text, description=help_text[:1].upper()
-                                 + help_text[1:] + ".", parents=[common] if common else [])
-    parser.set_defaults(func=func)
-    return parser
-
 
 def add_rbh1_commands(commands: argparse._SubParsersAction,
                       common: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -108,13 +100,13 @@ def add_rbh1_commands(commands: argparse._SubParsersAction,
                                description="RBH-1: validation dashboard of zones 0-1 and "
                                            "spaxel extraction (zone 2).")
     group = rbh1.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    dashboard = _add(group, "dashboard", "draw the six-panel validation dashboard of the WCS "
-                     "solutions and spectral grids", cmd_dashboard, common)
+    dashboard = add_command(group, "dashboard", "draw the six-panel validation dashboard of "
+                            "the WCS solutions and spectral grids", cmd_dashboard, common)
     dashboard.add_argument("out", metavar="OUT.png", help="image to write (suffix picks format)")
     dashboard.add_argument("--dpi", type=int, default=120, help="resolution (default: 120)")
-    extract = _add(group, "extract-spaxels", "extract the spaxels of the loaded s3d cubes into "
-                   "rbh1.ifu_spaxels (migrating first); exit status 1 if any cube failed",
-                   cmd_extract_spaxels, common)
+    extract = add_command(group, "extract-spaxels", "extract the spaxels of the loaded s3d "
+                          "cubes into rbh1.ifu_spaxels (migrating first); exit status 1 if any "
+                          "cube failed", cmd_extract_spaxels, common)
     extract.add_argument("--wcs-id", dest="wcs_ids", type=int, action="append", metavar="ID",
                          help="only this cube (WCS solution id); repeat for several")
     extract.add_argument("--replace", action="store_true",
