@@ -108,3 +108,11 @@ def session(engine: Engine) -> Iterator[Session]:
         finally:
             db_session.close()
             transaction.rollback()
+
+
+@pytest.fixture
+def env(tmp_path) -> dict[str, str]:
+    """An environment for running ``lcdb`` with no lightcurvedb configuration at all."""
+    from cli_support import clean_env
+
+    return clean_env(tmp_path)

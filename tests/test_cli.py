@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import OperationalError
 
+from cli_support import lcdb
 from lightcurvedb import migrations
 from lightcurvedb.cli import build_parser, error_message, main
 
@@ -21,21 +21,6 @@ EXPECTED = {
 }
 NOTHING_NEW = "Nothing new was created"
 
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    """An environment with no lightcurvedb configuration at all."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("LIGHTCURVEDB_")}
-    for name in ("home", "config", "data"):
-        (tmp_path / name).mkdir()
-    environ.update(HOME=str(tmp_path / "home"), XDG_CONFIG_HOME=str(tmp_path / "config"),
-                   XDG_DATA_HOME=str(tmp_path / "data"))
-    return environ
-
-
-def lcdb(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "lightcurvedb", *args], env=env,
-                          cwd=env["HOME"], capture_output=True, text=True, timeout=600)
 
 
 def ok(env: dict[str, str], *args: str) -> str:

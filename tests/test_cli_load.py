@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import pathlib
 import re
-import subprocess
-import sys
 
 import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import URL
 
+from cli_support import lcdb
 from lightcurvedb import migrations
 from lightcurvedb.cli import build_parser
 from lightcurvedb.models import DataSet, Target
@@ -22,17 +20,6 @@ from lightcurvedb.testing.fits import (
 )
 
 TICS = (261136679, 25155310, 307210830, 220479565, 149603524, 38846515)
-
-
-@pytest.fixture
-def env(tmp_path: pathlib.Path) -> dict[str, str]:
-    """An environment with no lightcurvedb configuration at all."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("LIGHTCURVEDB_")}
-    for name in ("home", "config", "data"):
-        (tmp_path / name).mkdir()
-    environ.update(HOME=str(tmp_path / "home"), XDG_CONFIG_HOME=str(tmp_path / "config"),
-                   XDG_DATA_HOME=str(tmp_path / "data"))
-    return environ
 
 
 @pytest.fixture
@@ -50,10 +37,6 @@ def spoc_dir(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
                           n_cadences=200)
     return directory
 
-
-def lcdb(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "lightcurvedb", *args], env=env,
-                          cwd=env["HOME"], capture_output=True, text=True, timeout=600)
 
 
 def rows(url: str, model: type) -> int:

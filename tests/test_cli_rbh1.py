@@ -3,33 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import re
-import subprocess
-import sys
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import URL
 
+from cli_support import lcdb
 from lightcurvedb import connect, migrations
 from lightcurvedb.cli import build_parser
 from lightcurvedb.rbh1 import PipelineRun, RBH1Observation, WCSSolution
 from lightcurvedb.testing.fits.rbh1 import write_rbh1_set, write_with_zero_crval
 
 COUNTS = {"flc": 2, "drc": 2, "cal": 1, "x1d": 1, "s3d": 2}
-
-
-@pytest.fixture
-def env(tmp_path: pathlib.Path) -> dict[str, str]:
-    """An environment with no lightcurvedb configuration at all."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("LIGHTCURVEDB_")}
-    for name in ("home", "config", "data"):
-        (tmp_path / name).mkdir()
-    environ.update(HOME=str(tmp_path / "home"), XDG_CONFIG_HOME=str(tmp_path / "config"),
-                   XDG_DATA_HOME=str(tmp_path / "data"))
-    return environ
 
 
 @pytest.fixture
@@ -44,10 +31,6 @@ def rbh1_dir(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     write_rbh1_set(directory, counts=COUNTS)
     return directory
 
-
-def lcdb(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "lightcurvedb", *args], env=env,
-                          cwd=env["HOME"], capture_output=True, text=True, timeout=600)
 
 
 def rows(url: str, model: type) -> int:
