@@ -1,0 +1,224 @@
+"""lightcurvedb.bulk.copy_rows on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from astropy.table import Table
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import lightcurvedb
+from lightcurvedb.bulk import BulkLoadError, copy_rows
+from lightcurvedb.models import DataSet, PhotometricSource
+from lightcurvedb.testing import factories
+
+
+@pytest.fixture
+def parents(session: Session) -> tuple[int, int]:
+    target = factories.TargetFactory()
+    observation = factories.ObservationFactory()
+    session.flush()
+    return target.id, observation.id
+
+
+def _datasets(session: Session, target_id: int) -> list[DataSet]:
+    session.expire_all()
+    return list(session.scalars(select(DataSet).where(DataSet.target_id == target_id)
+                                .order_by(DataSet.id)))
+
+
+def _count(session: Session, model: type) -> int:
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def test_dataset_round_trip(session: Session, parents: tuple[int, int]) -> None:
+    target_id, observation_id = parents
+    values = [np.array([1.0, np.nan, np.inf, -np.inf, 1e-300]), np.array([], dtype=float),
+              np.arange(1000, dtype=np.float64)]
+    rows = [{"target_id": target_id, "observation_id": observation_id, "values": v,
+             "errors": None if i == 1 else v * 0.5, "unit": "electron / s"}
+            for i, v in enumerate(values)]
+    assert copy_rows(session.connection(), DataSet, rows) == 3
+    loaded = _datasets(session, target_id)
+    assert len(loaded) == 3
+    for lc, v, i in zip(loaded, values, range(3), strict=True):
+        assert lc.values.dtype == np.float64
+        np.testing.assert_array_equal(lc.values, v)
+        if i == 1:
+            assert lc.errors is None
+        else:
+            np.testing.assert_array_equal(lc.errors, v * 0.5)
+        assert lc.unit == "electron / s"
+
+
+def test_tuple_rows_with_columns(session: Session, parents: tuple[int, int]) -> None:
+    target_id, observation_id = parents
+    rows = [(target_id, observation_id, [1, 2, 3])]
+    n = copy_rows(session.connection(), DataSet.__table__, rows,
+                  columns=["target_id", "observation_id", "values"])
+    assert n == 1
+    (lc,) = _datasets(session, target_id)
+    np.testing.assert_array_equal(lc.values, [1.0, 2.0, 3.0])
+
+
+def test_scalar_table_unicode_and_chunks(session: Session) -> None:
+    before = _count(session, PhotometricSource)
+    names = [f"Öffnung ✓ {i} 光" for i in range(10)]
+    rows = [{"name": n, "description": None if i % 2 else "déjà vu"}
+            for i, n in enumerate(names)]
+    assert copy_rows(session.connection(), PhotometricSource, rows, chunk_size=3) == 10
+    assert _count(session, PhotometricSource) == before + 10
+    got = session.execute(select(PhotometricSource.name, PhotometricSource.description)
+                          .where(PhotometricSource.name.in_(names))
+                          .order_by(PhotometricSource.id)).all()
+    assert [g.name for g in got] == names
+    assert got[0].description == "déjà vu" and got[1].description is None
+
+
+def test_empty_input(session: Session) -> None:
+    assert copy_rows(session.connection(), PhotometricSource, []) == 0
+
+
+def test_structured_array(session: Session, parents: tuple[int, int]) -> None:
+    target_id, observation_id = parents
+    arr = np.zeros(4, dtype=[("target_id", "i8"), ("observation_id", "i8"),
+                             ("values", "f8", (5,))])
+    arr["target_id"] = target_id
+    arr["observation_id"] = observation_id
+    arr["values"] = np.arange(20, dtype=float).reshape(4, 5)
+    assert copy_rows(session.connection(), DataSet, arr, chunk_size=3) == 4
+    loaded = _datasets(session, target_id)
+    np.testing.assert_array_equal(np.stack([lc.values for lc in loaded]), arr["values"])
+
+
+def test_astropy_table(session: Session, parents: tuple[int, int]) -> None:
+    target_id, observation_id = parents
+    table = Table({"target_id": [target_id] * 2, "observation_id": [observation_id] * 2,
+                   "values": np.array([[1.0, 2.0], [3.0, np.nan]]),
+                   "unit": ["adu", "electron"]})
+    assert copy_rows(session.connection(), DataSet, table) == 2
+    loaded = _datasets(session, target_id)
+    assert [lc.unit for lc in loaded] == ["adu", "electron"]
+    np.testing.assert_array_equal(loaded[1].values, [3.0, np.nan])
+
+
+@pytest.mark.parametrize("bad", [np.array(["a", "b"]), [[1.0, 2.0], [3.0]],
+                                 np.array([1 + 2j])], ids=["dtype", "ragged", "complex"])
+def test_bad_row_in_third_chunk_rolls_back(session: Session, parents: tuple[int, int],
+                                           bad: object) -> None:
+    target_id, observation_id = parents
+    rows = [{"target_id": target_id, "observation_id": observation_id,
+             "values": np.arange(3.0)} for _ in range(10)]
+    rows[7]["values"] = bad
+    with pytest.raises(BulkLoadError) as info:
+        copy_rows(session.connection(), DataSet, rows, chunk_size=3)
+    err = info.value
+    assert (err.chunk_index, err.row_index, err.column) == (2, 7, "values")
+    assert "chunk 2" in str(err) and "row 7" in str(err) and "'values'" in str(err)
+    assert _datasets(session, target_id) == []
+
+
+def test_database_error_rolls_back(session: Session, parents: tuple[int, int]) -> None:
+    target_id, observation_id = parents
+    rows = [{"target_id": target_id, "observation_id": observation_id,
+             "values": np.arange(2.0)} for _ in range(5)]
+    rows[4]["target_id"] = -12345  # no such target: foreign key violation
+    with pytest.raises(BulkLoadError, match="chunk 1"):
+        copy_rows(session.connection(), DataSet, rows, chunk_size=3)
+    assert _datasets(session, target_id) == []
+    # The connection is still usable afterwards.
+    assert copy_rows(session.connection(), DataSet, rows[:2]) == 2
+
+
+def test_unknown_column(session: Session) -> None:
+    with pytest.raises(ValueError, match="no column"):
+        copy_rows(session.connection(), PhotometricSource, [{"nom": "x"}])
+
+
+def test_psycopg2_refused(postgres_server) -> None:
+    engine = lightcurvedb.connect(postgres_server.url("postgres", driver="psycopg2"))
+    try:
+        with engine.connect() as connection, pytest.raises(TypeError, match="psycopg 3"):
+            copy_rows(connection, PhotometricSource, [{"name": "x"}])
+    finally:
+        engine.dispose()
+
+
+def test_schema_qualified_table_defaults_and_timestamps(session: Session) -> None:
+    import datetime as dt
+
+    from lightcurvedb.rbh1.zones01 import PipelineRun
+
+    start = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=-4)))
+    rows = [{"run_name": "bulk-test", "stage_name": "ingest", "status": "success",
+             "started_at": start, "notes": f"n{i}"} for i in range(4)]
+    assert copy_rows(session.connection(), PipelineRun, rows, chunk_size=3) == 4
+    runs = list(session.scalars(select(PipelineRun).where(PipelineRun.run_name == "bulk-test")))
+    assert len(runs) == 4
+    assert all(r.started_at == start and r.started_at.utcoffset() == dt.timedelta(0)
+               for r in runs)
+    assert all(r.rows_processed == 0 and r.rows_failed == 0 for r in runs)
+
+
+def test_naive_datetime_refused(session: Session) -> None:
+    import datetime as dt
+
+    from lightcurvedb.rbh1.zones01 import PipelineRun
+
+    rows = [{"run_name": "bulk-naive", "stage_name": "s", "status": "success",
+             "started_at": dt.datetime(2024, 1, 1)}]
+    with pytest.raises(BulkLoadError, match="started_at.*naive"):
+        copy_rows(session.connection(), PipelineRun, rows)
+
+
+@pytest.mark.parametrize("dtype", ["f8", "f4", "i8", "i4", "i2", "?"])
+def test_numpy_dumper_is_understood_by_postgres(postgres_server, dtype: str) -> None:
+    psycopg = pytest.importorskip("psycopg")
+    from lightcurvedb.bulk import _PG_ELEMENTS, _array_dumper
+
+    element = _PG_ELEMENTS[np.dtype(dtype)]
+    url = postgres_server.url("postgres")
+    with psycopg.connect(host=url.host, port=url.port, user=url.username,
+                         dbname="postgres") as conn, conn.cursor() as cursor:
+        cursor.adapters.register_dumper(np.ndarray, _array_dumper(np.dtype(dtype), element,
+                                                                  cursor))
+        for arr in (np.array([1, 0, 3], dtype=dtype), np.array([], dtype=dtype)):
+            cursor.execute(f"SELECT %b = %s::{element}[], array_ndims(%b), %b::text",
+                           [arr, arr.tolist(), arr, arr])
+            equal, ndims, text = cursor.fetchone()
+            assert equal, text
+            assert ndims == (1 if arr.size else None)
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)  # binary COPY is PostgreSQL's
+def test_postgres_arrays_skip_python_lists(session: Session, parents: tuple[int, int],
+                                           monkeypatch) -> None:
+    from lightcurvedb import bulk
+    from lightcurvedb.core.types import NumpyArray
+
+    dumped: list[int] = []
+    original = bulk._array_dumper
+
+    def spying(dtype, element, cursor):
+        base = original(dtype, element, cursor)
+        return type("Spy", (base,), {"dump": lambda self, obj: (
+            dumped.append(len(obj)), base.dump(self, obj))[1]})
+
+    monkeypatch.setattr(bulk, "_dumper_cache", {})
+    monkeypatch.setattr(bulk, "_array_dumper", spying)
+    monkeypatch.setattr(NumpyArray, "process_bind_param", None)  # the ORM path: unused
+    target_id, observation_id = parents
+    rows = [{"target_id": target_id, "observation_id": observation_id,
+             "values": np.arange(7.0), "errors": np.ones(7)}]
+    assert copy_rows(session.connection(), DataSet, rows) == 1
+    assert dumped == [7, 7]
+
+
+def test_uuid_default_and_json(session: Session) -> None:
+    from lightcurvedb.models import Instrument
+
+    rows = [{"name": "cam ✓", "properties": {"a": [1, 2], "b": "é"}}]
+    assert copy_rows(session.connection(), Instrument, rows) == 1
+    inst = session.scalars(select(Instrument).where(Instrument.name == "cam ✓")).one()
+    assert inst.properties == {"a": [1, 2], "b": "é"} and inst.id is not None
