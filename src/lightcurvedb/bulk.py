@@ -68,7 +68,7 @@ def copy_rows(connection: Connection, model_or_table: Any, rows: Any, *,
     connection : sqlalchemy.engine.Connection
         Where to write (e.g. ``session.connection()``). PostgreSQL needs the
         psycopg 3 driver (``postgresql+psycopg://``).
-    model_or_table : type or sqlalchemy.Table
+    model_or_table : mapped class or sqlalchemy.Table
         A mapped class or its table.
     rows : iterable of dict or tuple, numpy structured array or astropy Table
         The rows. Dict keys, structured-array fields and Table columns are
