@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import os
 import pathlib
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from astropy.utils.exceptions import AstropyWarning
+
 from lightcurvedb.loaders.progress import ProgressBar
 
-__all__ = ["LoadReport", "LoaderError", "PathArgument", "find_files", "run_loader"]
+__all__ = ["LoadReport", "LoaderError", "PathArgument", "find_files", "refuse_if_fits_warned",
+           "run_loader"]
 
 #: One path or several, as loaders accept them.
 PathArgument = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
@@ -44,6 +48,32 @@ class LoaderError(ValueError):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
+
+
+def refuse_if_fits_warned(path: pathlib.Path, caught: Sequence[warnings.WarningMessage],
+                          error: type[LoaderError] = LoaderError) -> None:
+    """Refuse a FITS file if astropy warned while reading it (truncation, checksum, header).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file being read.
+    caught : sequence of warnings.WarningMessage
+        What :func:`warnings.catch_warnings` recorded while reading it.
+    error : type, optional
+        The :class:`LoaderError` subclass to raise.
+
+    Raises
+    ------
+    LoaderError
+        ``"truncated or corrupt FITS file (...)"`` with astropy's first message.
+    """
+    from_astropy = [w for w in caught if issubclass(w.category, AstropyWarning)]
+    if from_astropy:
+        lines = [line.strip() for line in str(from_astropy[0].message).splitlines()
+                 if line.strip() and not line.startswith("There may be extra bytes")]
+        detail = " ".join(lines).replace(" (note: Astropy uses zero-based indexing).", ":")
+        raise error(path, f"truncated or corrupt FITS file ({detail})")
 
 
 @dataclass

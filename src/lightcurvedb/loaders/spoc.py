@@ -17,9 +17,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from astropy.io import fits
-from astropy.utils.exceptions import AstropyWarning
 
-from lightcurvedb.loaders.report import LoaderError
+from lightcurvedb.loaders.report import LoaderError, refuse_if_fits_warned
 from lightcurvedb.missions.tess import CADENCES_SECONDS
 
 __all__ = ["REQUIRED_COLUMNS", "SPOC_PATTERNS", "SpocLightCurve", "read_spoc_lightcurve"]
@@ -168,14 +167,6 @@ def _parse(path: pathlib.Path, hdul: fits.HDUList) -> SpocLightCurve:
         pdc_method=None if method is None else str(method).strip())
 
 
-def _refuse_if_warned(path: pathlib.Path, caught: list[warnings.WarningMessage]) -> None:
-    """Refuse the file if astropy warned while reading it (truncation, checksum, header)."""
-    from_astropy = [w for w in caught if issubclass(w.category, AstropyWarning)]
-    if from_astropy:
-        lines = [line.strip() for line in str(from_astropy[0].message).splitlines()
-                 if line.strip() and not line.startswith("There may be extra bytes")]
-        detail = " ".join(lines).replace(" (note: Astropy uses zero-based indexing).", ":")
-        raise LoaderError(path, f"truncated or corrupt FITS file ({detail})")
 
 
 def read_spoc_lightcurve(path: str | os.PathLike[str]) -> SpocLightCurve:
@@ -206,15 +197,15 @@ def read_spoc_lightcurve(path: str | os.PathLike[str]) -> SpocLightCurve:
         warnings.simplefilter("always")
         try:
             with fits.open(path, memmap=False, lazy_load_hdus=False, checksum=True) as hdul:
-                _refuse_if_warned(path, caught)
+                refuse_if_fits_warned(path, caught)
                 record = _parse(path, hdul)
-                _refuse_if_warned(path, caught)
+                refuse_if_fits_warned(path, caught)
         except LoaderError:
             raise
         except FileNotFoundError:
             raise LoaderError(path, "no such file") from None
         except (OSError, ValueError, TypeError, KeyError, IndexError) as exc:
-            _refuse_if_warned(path, caught)
+            refuse_if_fits_warned(path, caught)
             raise LoaderError(path, f"truncated or corrupt FITS file ({exc})") from None
     for other in caught:  # not about the file (e.g. deprecations): let them through
         warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import REAL, Text
@@ -10,7 +11,7 @@ from sqlalchemy.types import TypeEngine
 
 from lightcurvedb.core.types import IntegerBool, UnixTimestamp
 
-__all__ = ["FLOAT", "SCHEMA", "TEXT", "UNIX_TIME", "ZERO_ONE", "table_args"]
+__all__ = ["FLOAT", "SCHEMA", "TEXT", "UNIX_TIME", "ZERO_ONE", "aware_or_now", "table_args"]
 
 #: PostgreSQL schema of the DSA-110 tables (translated away on SQLite).
 SCHEMA = "radio"
@@ -27,3 +28,18 @@ ZERO_ONE = IntegerBool()
 def table_args(*items: Any) -> tuple[Any, ...]:
     """``__table_args__`` for a DSA-110 table: its constraints and indexes, in schema ``radio``."""
     return (*items, {"schema": SCHEMA, "sqlite_autoincrement": True})
+
+
+def aware_or_now(value: dt.datetime | None, error: type[Exception] = ValueError) -> dt.datetime:
+    """Return ``value`` (which must carry a timezone), or the current UTC time if None.
+
+    Raises
+    ------
+    error
+        If ``value`` is a naive datetime.
+    """
+    if value is None:
+        return dt.datetime.now(dt.UTC)
+    if value.tzinfo is None:
+        raise error(f"naive datetime {value!r}: give a timezone (e.g. datetime.UTC)")
+    return value

@@ -27,6 +27,7 @@ import numpy as np
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
+from lightcurvedb.radio._types import aware_or_now
 from lightcurvedb.radio.products import Image, MSIndex, Photometry
 
 __all__ = [
@@ -52,6 +53,10 @@ _OPTIONAL = ("nvss_flux_mjy", "peak_err_jyb", "snr", "mjd", "sep_from_center_deg
 class ProductsError(ValueError):
     """A product was refused; nothing was written."""
 
+
+
+def _aware_now(value: dt.datetime | None) -> dt.datetime:
+    return aware_or_now(value, ProductsError)
 
 class UnknownProductError(ProductsError, LookupError):
     """A referenced Measurement Set or image is not registered."""
@@ -81,12 +86,6 @@ class PhotometryRowError(ProductsError):
         self.row, self.field = row, field
 
 
-def _aware_now(value: dt.datetime | None) -> dt.datetime:
-    if value is None:
-        return dt.datetime.now(dt.UTC)
-    if value.tzinfo is None:
-        raise ProductsError(f"naive datetime {value!r}: give a timezone (e.g. datetime.UTC)")
-    return value
 
 
 def _finite(value: Any) -> bool:

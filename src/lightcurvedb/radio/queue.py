@@ -40,6 +40,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from lightcurvedb.radio._types import aware_or_now
 from lightcurvedb.radio.ingest import GROUP_STATES, IngestGroup, PerformanceMetrics, SubbandFile
 
 __all__ = [
@@ -69,6 +70,10 @@ _SUBBAND_NAME = re.compile(
 class QueueError(ValueError):
     """A queue operation was refused; nothing was written."""
 
+
+
+def _now(value: dt.datetime | None) -> dt.datetime:
+    return aware_or_now(value, QueueError)
 
 class UnknownGroupError(QueueError):
     """No observation group has this id."""
@@ -108,12 +113,6 @@ class ClaimedGroup:
     files: tuple[str, ...]   #: Its subband files, by subband index.
 
 
-def _now(value: dt.datetime | None) -> dt.datetime:
-    if value is None:
-        return dt.datetime.now(dt.UTC)
-    if value.tzinfo is None:
-        raise QueueError(f"naive datetime {value!r}: give a timezone (e.g. datetime.UTC)")
-    return value
 
 
 def _check_group_id(group_id: str) -> str:

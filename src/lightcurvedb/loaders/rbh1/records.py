@@ -23,7 +23,6 @@ from typing import Any
 
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyError
-from astropy.utils.exceptions import AstropyWarning
 
 from lightcurvedb.loaders.rbh1.geometry import (
     GridRecord,
@@ -33,6 +32,7 @@ from lightcurvedb.loaders.rbh1.geometry import (
     read_wcs_solution,
 )
 from lightcurvedb.loaders.rbh1.introspect import FILE_TYPE_INFO, classify_hdul
+from lightcurvedb.loaders.report import refuse_if_fits_warned
 from lightcurvedb.rbh1 import DataLevel, InstrumentType
 
 __all__ = ["EXCLUSION_REASONS", "HEADER_KEYWORDS", "RBH1File", "read_rbh1_file"]
@@ -181,14 +181,6 @@ def _frame_values(hdu: Any) -> dict[str, Any]:
             "extended": True}
 
 
-def _refuse_if_warned(path: pathlib.Path, caught: list[warnings.WarningMessage]) -> None:
-    """Refuse the file if astropy warned while opening it (truncation, checksum)."""
-    from_astropy = [w for w in caught if issubclass(w.category, AstropyWarning)]
-    if from_astropy:
-        lines = [line.strip() for line in str(from_astropy[0].message).splitlines()
-                 if line.strip() and not line.startswith("There may be extra bytes")]
-        detail = " ".join(lines).replace(" (note: Astropy uses zero-based indexing).", ":")
-        raise RBH1FileError(path, f"truncated or corrupt FITS file ({detail})")
 
 
 def _parse(path: pathlib.Path, hdul: fits.HDUList) -> tuple[Any, ...]:
@@ -247,14 +239,14 @@ def read_rbh1_file(path: str | os.PathLike[str]) -> RBH1File:
         warnings.simplefilter("always")
         try:
             with fits.open(path, memmap=False, lazy_load_hdus=False, checksum=True) as hdul:
-                _refuse_if_warned(path, caught)
+                refuse_if_fits_warned(path, caught, RBH1FileError)
                 found, values, frame, wcs, excluded, grid, notes = _parse(path, hdul)
                 n_extensions = len(hdul)
-                _refuse_if_warned(path, caught)
+                refuse_if_fits_warned(path, caught, RBH1FileError)
         except RBH1FileError:
             raise
         except (OSError, ValueError, TypeError, KeyError, IndexError, VerifyError) as exc:
-            _refuse_if_warned(path, caught)
+            refuse_if_fits_warned(path, caught, RBH1FileError)
             raise RBH1FileError(path, f"truncated or corrupt FITS file ({exc})") from None
     for other in caught:  # not about the file (e.g. deprecations): let them through
         warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
