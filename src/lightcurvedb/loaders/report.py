@@ -60,8 +60,8 @@ def refuse_if_fits_warned(path: pathlib.Path, caught: Sequence[warnings.WarningM
         The file being read.
     caught : sequence of warnings.WarningMessage
         What :func:`warnings.catch_warnings` recorded while reading it.
-    error : type, optional
-        The :class:`LoaderError` subclass to raise.
+    error : LoaderError subclass, optional
+        The class of the error to raise (default :class:`LoaderError`).
 
     Raises
     ------

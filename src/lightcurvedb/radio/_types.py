@@ -35,8 +35,8 @@ def aware_or_now(value: dt.datetime | None, error: type[Exception] = ValueError)
 
     Raises
     ------
-    error
-        If ``value`` is a naive datetime.
+    ValueError
+        (or the given ``error`` class) if ``value`` is a naive datetime.
     """
     if value is None:
         return dt.datetime.now(dt.UTC)
