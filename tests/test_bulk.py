@@ -175,13 +175,13 @@ def test_naive_datetime_refused(session: Session) -> None:
 @pytest.mark.parametrize("dtype", ["f8", "f4", "i8", "i4", "i2", "?"])
 def test_numpy_dumper_is_understood_by_postgres(postgres_server, dtype: str) -> None:
     psycopg = pytest.importorskip("psycopg")
-    from lightcurvedb.bulk import _PG_ELEMENTS, _array_dumper
+    from lightcurvedb.core.pgarray import PG_ELEMENTS, array_dumper
 
-    element = _PG_ELEMENTS[np.dtype(dtype)]
+    element = PG_ELEMENTS[np.dtype(dtype)]
     url = postgres_server.url("postgres")
     with psycopg.connect(host=url.host, port=url.port, user=url.username,
                          dbname="postgres") as conn, conn.cursor() as cursor:
-        cursor.adapters.register_dumper(np.ndarray, _array_dumper(np.dtype(dtype), element,
+        cursor.adapters.register_dumper(np.ndarray, array_dumper(np.dtype(dtype), element,
                                                                   cursor))
         for arr in (np.array([1, 0, 3], dtype=dtype), np.array([], dtype=dtype)):
             cursor.execute(f"SELECT %b = %s::{element}[], array_ndims(%b), %b::text",
@@ -194,11 +194,11 @@ def test_numpy_dumper_is_understood_by_postgres(postgres_server, dtype: str) -> 
 @pytest.mark.parametrize("engine", ["postgresql"], indirect=True)  # binary COPY is PostgreSQL's
 def test_postgres_arrays_skip_python_lists(session: Session, parents: tuple[int, int],
                                            monkeypatch) -> None:
-    from lightcurvedb import bulk
+    from lightcurvedb.core import pgarray as bulk
     from lightcurvedb.core.types import NumpyArray
 
     dumped: list[int] = []
-    original = bulk._array_dumper
+    original = bulk.array_dumper
 
     def spying(dtype, element, cursor):
         base = original(dtype, element, cursor)
@@ -206,7 +206,7 @@ def test_postgres_arrays_skip_python_lists(session: Session, parents: tuple[int,
             dumped.append(len(obj)), base.dump(self, obj))[1]})
 
     monkeypatch.setattr(bulk, "_dumper_cache", {})
-    monkeypatch.setattr(bulk, "_array_dumper", spying)
+    monkeypatch.setattr(bulk, "array_dumper", spying)
     monkeypatch.setattr(NumpyArray, "process_bind_param", None)  # the ORM path: unused
     target_id, observation_id = parents
     rows = [{"target_id": target_id, "observation_id": observation_id,

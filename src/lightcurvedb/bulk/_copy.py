@@ -1,4 +1,4 @@
-"""Bulk loading: :func:`copy_rows` writes many rows of any mapped table quickly.
+"""Bulk writes: :func:`copy_rows` writes many rows of any mapped table quickly.
 
 On PostgreSQL rows stream through binary ``COPY`` (psycopg 3), numpy arrays
 encoded straight from their buffers; on SQLite they go through ``executemany``.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import struct
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -18,16 +17,12 @@ import numpy as np
 from sqlalchemy import Column, Table
 from sqlalchemy.engine import Connection
 
+from lightcurvedb.core import pgarray
 from lightcurvedb.core.types import NumpyArray
 
 __all__ = ["BulkLoadError", "copy_rows"]
 
 _MISSING = object()
-#: numpy dtype -> PostgreSQL element type name of a 1-D array column.
-_PG_ELEMENTS: dict[np.dtype[Any], str] = {
-    np.dtype(np.float64): "float8", np.dtype(np.float32): "float4",
-    np.dtype(np.int64): "int8", np.dtype(np.int32): "int4",
-    np.dtype(np.int16): "int2", np.dtype(np.bool_): "bool"}
 
 
 class BulkLoadError(ValueError):
@@ -219,8 +214,7 @@ class _PostgresWriter:
     def write(self, rows: list[tuple[Any, ...]]) -> None:
         assert self.driver is not None
         with self.driver.cursor() as cursor:
-            for dtype, element in _PG_ELEMENTS.items():
-                cursor.adapters.register_dumper(np.ndarray, _array_dumper(dtype, element, cursor))
+            pgarray.register_numpy_dumpers(cursor)
             with cursor.copy(self.sql) as copy:
                 copy.set_types(self.types)
                 for row in rows:
@@ -240,35 +234,3 @@ def _pg_type_name(column: Column[Any], dialect: Any) -> str:
     if info is None:  # enums and other user-defined types take their text form
         return "text[]" if name.endswith("[]") else "text"
     return info.name + ("[]" if name.endswith("[]") else "")
-
-
-_dumper_cache: dict[np.dtype, type] = {}
-
-
-def _array_dumper(dtype: np.dtype, element: str, cursor: Any) -> type:
-    """Make a psycopg binary dumper writing 1-D ``dtype`` arrays as ``element[]``."""
-    if dtype in _dumper_cache:
-        return _dumper_cache[dtype]
-    from psycopg.adapt import Dumper
-    from psycopg.pq import Format
-
-    info = cursor.adapters.types.get(element)
-    element_oid, array_oid = info.oid, info.array_oid
-    wire = np.dtype([("length", ">i4"), ("value", dtype.newbyteorder(">"))])
-
-    def dump(self: Any, obj: Any) -> bytes:
-        arr = np.asarray(obj, dtype=dtype)
-        if arr.ndim != 1:
-            raise ValueError(f"expected a 1-D array, got shape {arr.shape}")
-        if arr.size == 0:
-            return struct.pack(">iiI", 0, 0, element_oid)
-        body = np.empty(arr.size, dtype=wire)
-        body["length"] = dtype.itemsize
-        body["value"] = arr
-        return struct.pack(">iiIii", 1, 0, element_oid, arr.size, 1) + body.tobytes()
-
-    dumper = type(f"Numpy{element.capitalize()}ArrayDumper", (Dumper,),
-                  {"format": Format.BINARY, "oid": array_oid, "dump": dump})
-    _dumper_cache[dtype] = dumper
-    return dumper
-
