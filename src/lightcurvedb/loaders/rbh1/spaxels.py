@@ -6,9 +6,9 @@ For each JWST ``s3d`` cube with a :class:`~lightcurvedb.rbh1.WCSSolution`,
 (RA, Dec), the number of valid channels, median and peak S/N, median flux and a
 quality flag (:func:`classify_quality`). :func:`extract_spaxels` adds the
 region of interest the centre falls in and the projected distance from the
-host, and writes each cube's rows with one Core ``INSERT`` executemany inside
-its own SAVEPOINT, recording the run as a :class:`~lightcurvedb.rbh1.PipelineRun`
-(stage ``ifu_spaxels``).
+host, and writes each cube's rows with :func:`lightcurvedb.bulk.copy_rows`
+(binary ``COPY`` on PostgreSQL) inside its own SAVEPOINT, recording the run as
+a :class:`~lightcurvedb.rbh1.PipelineRun` (stage ``ifu_spaxels``).
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Table, delete, func, insert, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 
+from lightcurvedb.bulk import copy_rows
 from lightcurvedb.core.geometry import SkyPolygon
 from lightcurvedb.loaders.report import LoaderError, LoadReport, run_loader
 from lightcurvedb.rbh1 import (
@@ -238,7 +239,7 @@ def extract_spaxels(session: Session, *, wcs_ids: Iterable[int] | None = None,
     """Extract the spaxels of s3d cubes into ``rbh1.ifu_spaxels``.
 
     Each cube is read and checked first (:func:`read_cube_spaxels`), then
-    written in its own SAVEPOINT with one Core ``INSERT`` executemany. A cube
+    written in its own SAVEPOINT with :func:`~lightcurvedb.bulk.copy_rows`. A cube
     that already has spaxels is skipped, unless ``replace=True``: then its
     rows (and, by cascade, their zone-3 fits) are deleted and rewritten in the
     same SAVEPOINT. A bad cube is reported with its path and reason and leaves
@@ -319,7 +320,7 @@ def extract_spaxels(session: Session, *, wcs_ids: Iterable[int] | None = None,
         with session.begin_nested():
             if wcs_id in done:   # ORM delete: also drops the rows' objects from the session
                 session.execute(delete(IFUSpaxel).where(IFUSpaxel.wcs_id == wcs_id))
-            session.execute(insert(table), rows)
+            copy_rows(session.connection(), table, rows)
         for flag in quality:
             counts[flag] = counts.get(flag, 0) + 1
         return True
