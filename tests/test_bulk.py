@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 from astropy.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import Column, Integer, MetaData, Text, func, select, text
+from sqlalchemy import Table as SATable
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 import lightcurvedb
 from lightcurvedb.bulk import BulkLoadError, copy_rows
+from lightcurvedb.core.types import NumpyArray
 from lightcurvedb.models import DataSet, PhotometricSource
 from lightcurvedb.testing import factories
 
@@ -222,3 +228,221 @@ def test_uuid_default_and_json(session: Session) -> None:
     assert copy_rows(session.connection(), Instrument, rows) == 1
     inst = session.scalars(select(Instrument).where(Instrument.name == "cam ✓")).one()
     assert inst.properties == {"a": [1, 2], "b": "é"} and inst.id is not None
+
+
+# --- progress bar ---------------------------------------------------------------------
+
+def _last_draw(err: str) -> str:
+    return err.rstrip("\n").split("\r")[-1].strip()
+
+
+def test_progress_bar_counts_rows(session: Session, capsys) -> None:
+    rows = [{"name": f"progress ✓ {i}"} for i in range(10)]
+    assert copy_rows(session.connection(), PhotometricSource, rows, chunk_size=3,
+                     progress=True) == 10
+    err = capsys.readouterr().err
+    assert err.endswith("\n")
+    final = _last_draw(err)
+    assert final.startswith("photometric_source [")
+    assert " 10/10 " in final and "rows/s" in final
+
+
+def test_progress_bar_of_a_generator_and_of_a_resumed_input(session: Session, capsys) -> None:
+    names = [f"progress gen {i}" for i in range(7)]
+    assert copy_rows(session.connection(), PhotometricSource,
+                     ({"name": n} for n in names), progress=True) == 7
+    final = _last_draw(capsys.readouterr().err)
+    assert final.startswith("photometric_source 7 rows ")  # no len(): a count, no bar
+    more = [{"name": f"progress resumed {i}"} for i in range(10)]
+    assert copy_rows(session.connection(), PhotometricSource, more, start=4,
+                     progress=True) == 6
+    assert " 6/6 " in _last_draw(capsys.readouterr().err)
+
+
+def test_no_progress_unless_asked(session: Session, capsys) -> None:
+    rows = [{"name": f"quiet {i}"} for i in range(10)]
+    assert copy_rows(session.connection(), PhotometricSource, rows) == 10
+    assert capsys.readouterr().err == ""
+
+
+# --- chunks bounded by bytes ----------------------------------------------------------
+
+def test_chunk_bytes_bounds_wide_chunks(session: Session, parents: tuple[int, int]) -> None:
+    target_id, observation_id = parents
+    rows = [{"target_id": target_id, "observation_id": observation_id,
+             "values": np.arange(100.0)} for _ in range(6)]  # 800 bytes of array per row
+    rows[4]["values"] = np.array(["x"])
+    with pytest.raises(BulkLoadError) as info:  # sent once 800 bytes are buffered: 1 row
+        copy_rows(session.connection(), DataSet, rows, chunk_bytes=800)
+    assert (info.value.chunk_index, info.value.row_index) == (4, 4)
+    with pytest.raises(BulkLoadError) as info:  # 1,600 bytes: two rows per chunk
+        copy_rows(session.connection(), DataSet, rows, chunk_bytes=1600)
+    assert (info.value.chunk_index, info.value.row_index) == (2, 4)
+    with pytest.raises(ValueError, match="chunk_bytes"):
+        copy_rows(session.connection(), DataSet, rows, chunk_bytes=0)
+
+
+# --- resumable loads (they commit: a throwaway table, not the rollback session) -------
+
+@pytest.fixture
+def scratch(engine: Engine) -> Iterator[SATable]:
+    """A committed throwaway table on the backend, dropped afterwards."""
+    metadata = MetaData()
+    table = SATable(f"bulk_scratch_{uuid.uuid4().hex[:8]}", metadata,
+                    Column("id", Integer, primary_key=True),
+                    Column("n", Integer, nullable=False),
+                    Column("label", Text),
+                    Column("values", NumpyArray("f8")))
+    metadata.create_all(engine)
+    try:
+        yield table
+    finally:
+        metadata.drop_all(engine)
+
+
+def _committed(engine: Engine, table: SATable) -> list[tuple]:
+    with engine.connect() as connection:
+        return [tuple(r) for r in connection.execute(
+            select(table.c.n, table.c.label, table.c["values"]).order_by(table.c.n))]
+
+
+def _scratch_rows(count: int = 10) -> list[dict]:
+    return [{"n": i, "label": f"ω {i}", "values": np.arange(i, dtype=float)}
+            for i in range(count)]
+
+
+def test_resumable_load_keeps_chunks_before_a_bad_row(engine: Engine, scratch: SATable) -> None:
+    rows = _scratch_rows()
+    rows[7]["values"] = np.array(["not", "numbers"])
+    with engine.connect() as connection:
+        with pytest.raises(BulkLoadError) as info:
+            copy_rows(connection, scratch, rows, chunk_size=3, commit_each_chunk=True)
+        assert not connection.in_transaction()
+    err = info.value
+    # Chunks 0 (rows 0-2) and 1 (3-5) are committed; chunk 2 (6-8) fails at row 7.
+    assert (err.chunk_index, err.row_index, err.column, err.resume_from) == (2, 7, "values", 6)
+    assert "start=6" in str(err)
+    assert [r[0] for r in _committed(engine, scratch)] == [0, 1, 2, 3, 4, 5]
+    rows[7]["values"] = np.array([7.0])
+    assert copy_rows(engine, scratch, rows, chunk_size=3, commit_each_chunk=True,
+                     start=err.resume_from) == 4
+    got = _committed(engine, scratch)
+    assert [r[0] for r in got] == list(range(10))  # each row exactly once
+    assert got[9][1] == "ω 9"
+    np.testing.assert_array_equal(got[7][2], [7.0])
+    np.testing.assert_array_equal(got[9][2], np.arange(9.0))
+
+
+def test_resumable_load_database_error(engine: Engine, scratch: SATable) -> None:
+    rows = _scratch_rows()
+    rows[7]["n"] = None  # NOT NULL: refused by the database, not by validation
+    with pytest.raises(BulkLoadError) as info:
+        copy_rows(engine, scratch, iter(rows), chunk_size=3, commit_each_chunk=True)
+    err = info.value
+    assert (err.chunk_index, err.resume_from) == (2, 6)
+    assert [r[0] for r in _committed(engine, scratch)] == [0, 1, 2, 3, 4, 5]
+    rows[7]["n"] = 7
+    assert copy_rows(engine, scratch, iter(rows), chunk_size=3, commit_each_chunk=True,
+                     start=6) == 4
+    assert [r[0] for r in _committed(engine, scratch)] == list(range(10))
+
+
+def test_resumable_load_failing_in_first_chunk(engine: Engine, scratch: SATable) -> None:
+    rows = _scratch_rows(5)
+    rows[1]["values"] = [[1.0], [2.0, 3.0]]
+    with pytest.raises(BulkLoadError, match="no chunk of this call was committed") as info:
+        copy_rows(engine, scratch, rows, chunk_size=3, commit_each_chunk=True)
+    assert info.value.resume_from == 0
+    assert _committed(engine, scratch) == []
+
+
+def test_default_mode_leaves_nothing_behind(engine: Engine, scratch: SATable) -> None:
+    rows = _scratch_rows()
+    rows[7]["values"] = np.array([1 + 1j])
+    with pytest.raises(BulkLoadError, match="nothing of this call was written") as info:
+        copy_rows(engine, scratch, rows, chunk_size=3)
+    assert info.value.resume_from == 0
+    with pytest.raises(BulkLoadError) as info:
+        copy_rows(engine, scratch, rows, chunk_size=3, start=2)
+    assert (info.value.row_index, info.value.resume_from) == (7, 2)
+    assert _committed(engine, scratch) == []
+    rows[7]["values"] = np.array([7.0])
+    assert copy_rows(engine, scratch, rows, chunk_size=3) == 10  # the engine form commits
+    assert len(_committed(engine, scratch)) == 10
+
+
+def test_resumable_mode_refuses_a_transaction_in_progress(engine: Engine, session: Session,
+                                                         scratch: SATable) -> None:
+    rows = _scratch_rows(2)
+    with pytest.raises(ValueError, match="no transaction in progress"):
+        copy_rows(session.connection(), scratch, rows, commit_each_chunk=True)
+    with engine.begin() as connection, \
+            pytest.raises(ValueError, match="no transaction in progress"):
+        copy_rows(connection, scratch, rows, commit_each_chunk=True)
+    assert _committed(engine, scratch) == []
+
+
+# --- sky footprints (PostGIS geometry on PostgreSQL, WKT on SQLite) -------------------
+
+def test_footprints_copy(session: Session, backend: str) -> None:
+    from lightcurvedb.core.geometry import SkyPolygon
+    from lightcurvedb.rbh1 import GeometricRegion, RegionOfInterest
+
+    square = SkyPolygon(((150.5, 2.25), (150.75, 2.25), (150.75, 2.5), (150.5, 2.5)))
+    rows = [{"name": "bulk wake ✓", "region": GeometricRegion.WAKE_INNER, "footprint": square},
+            {"name": "bulk tip", "region": GeometricRegion.TIP,
+             "footprint": [(10.0, -5.0), (10.5, -5.0), (10.25, -4.5)], "description": None}]
+    assert copy_rows(session.connection(), RegionOfInterest, rows) == 2
+    got = {r.name: r for r in session.scalars(
+        select(RegionOfInterest).where(RegionOfInterest.name.like("bulk %")))}
+    assert got["bulk wake ✓"].footprint == square
+    assert got["bulk tip"].footprint.vertices == ((10.0, -5.0), (10.5, -5.0), (10.25, -4.5))
+    assert got["bulk tip"].region is GeometricRegion.TIP
+    if backend == "postgresql":
+        text_, srid, valid = session.execute(text(
+            "SELECT ST_AsText(footprint), ST_SRID(footprint), ST_IsValid(footprint) "
+            "FROM rbh1.regions_of_interest WHERE name = 'bulk wake ✓'")).one()
+        assert text_ == "POLYGON((150.5 2.25,150.75 2.25,150.75 2.5,150.5 2.5,150.5 2.25))"
+        assert (srid, valid) == (4326, True)
+
+
+def test_bad_footprint_names_the_column(session: Session) -> None:
+    from lightcurvedb.rbh1 import GeometricRegion, RegionOfInterest
+
+    rows = [{"name": "bulk line", "region": GeometricRegion.HOST,
+             "footprint": [(1.0, 1.0), (2.0, 2.0)]}]
+    with pytest.raises(BulkLoadError, match="row 0, column 'footprint'.*3 distinct vertices"):
+        copy_rows(session.connection(), RegionOfInterest, rows)
+
+
+# --- input shapes: masks, missing keys, short tuples ----------------------------------
+
+def test_masked_table_entries_become_null(session: Session) -> None:
+    names = [f"masked {i}" for i in range(5)]
+    table = Table({"name": names, "description": ["a", "b", "c", "d", "e"]}, masked=True)
+    table["description"].mask = [False, True, False, True, False]
+    assert copy_rows(session.connection(), PhotometricSource, table, chunk_size=2) == 5
+    got = session.execute(select(PhotometricSource.description)
+                          .where(PhotometricSource.name.in_(names))
+                          .order_by(PhotometricSource.name)).scalars().all()
+    assert got == ["a", None, "c", None, "e"]
+
+
+def test_missing_key_and_short_tuple_name_the_row(session: Session) -> None:
+    rows = [{"name": f"keys {i}", "description": "x"} for i in range(5)]
+    del rows[3]["description"]
+    with pytest.raises(BulkLoadError) as info:
+        copy_rows(session.connection(), PhotometricSource, rows, chunk_size=2)
+    assert (info.value.chunk_index, info.value.row_index, info.value.column) == \
+        (1, 3, "description")
+    assert "missing value" in str(info.value)
+    tuples = [("t1", "x"), ("t2", "y"), ("t3",)]
+    with pytest.raises(BulkLoadError, match="row 2: expected 2 values, got 1"):
+        copy_rows(session.connection(), PhotometricSource, tuples,
+                  columns=["name", "description"])
+    assert _count_named(session, "keys ") == 0
+
+
+def _count_named(session: Session, prefix: str) -> int:
+    return session.scalar(select(func.count()).select_from(PhotometricSource)
+                          .where(PhotometricSource.name.like(f"{prefix}%")))

@@ -17,6 +17,9 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
+
+from lightcurvedb.core import pgarray
 
 __all__ = ["ArrayValidationError", "IntegerBool", "NumpyArray", "PathType", "SkyPolygonType",
            "UTCDateTime", "UnixTimestamp", "coerce_array"]
@@ -30,6 +33,11 @@ _PG_ELEMENT_TYPES: dict[np.dtype, types.TypeEngine[Any]] = {
     np.dtype(np.float32): types.REAL(),
     np.dtype(np.float64): postgresql.DOUBLE_PRECISION(),
 }
+
+
+# psycopg 3 connections opened by any SQLAlchemy pool can send ndarray parameters
+# (why a pool hook: see pgarray.adapt_pooled_connections).
+pgarray.adapt_pooled_connections()
 
 
 class ArrayValidationError(ValueError):
@@ -104,7 +112,20 @@ class NumpyArray(types.TypeDecorator[npt.NDArray[Any]]):
 
     Stored as a native ``ARRAY`` on PostgreSQL (so SQL can still index and slice
     it) and as raw little-endian bytes in a ``BLOB`` elsewhere (SQLite). Values
-    read back are always :class:`numpy.ndarray` of the declared dtype.
+    read back are always new, writeable :class:`numpy.ndarray` of the declared
+    dtype.
+
+    No value passes through a Python list on the way in or out with the psycopg
+    3 driver: bound arrays go to the driver as ndarrays, which the binary dumper
+    of :mod:`lightcurvedb.core.pgarray` encodes from the numpy buffer (the
+    dumper is registered on every pooled psycopg connection, see
+    :func:`~lightcurvedb.core.pgarray.adapt_pooled_connections`). Selected
+    columns render as ``array_send(column)`` on PostgreSQL, so whatever the
+    driver, the array arrives as the bytes of PostgreSQL's binary array format
+    and :func:`~lightcurvedb.core.pgarray.decode_array` turns them into the
+    array. With psycopg2 bound values still go as ``ndarray.tolist()``. On
+    SQLite the bytes are read with :func:`numpy.frombuffer`. See
+    :doc:`/reading_arrays`.
 
     Parameters
     ----------
@@ -147,6 +168,8 @@ class NumpyArray(types.TypeDecorator[npt.NDArray[Any]]):
         return coerce_array(value, self.dtype, finite=self.finite, what=what)
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        # Drivers other than psycopg 3 (psycopg2, literal rendering) get lists on
+        # PostgreSQL; bind_processor() sends ndarrays to psycopg 3.
         if value is None:
             return None
         arr = self.coerce(value, what=f"{self!r} value")
@@ -154,12 +177,45 @@ class NumpyArray(types.TypeDecorator[npt.NDArray[Any]]):
             return arr.tolist()
         return arr.astype(self._wire_dtype, copy=False).tobytes()
 
+    def bind_processor(self, dialect: Dialect) -> Any:
+        """Send validated ndarrays to psycopg 3, bypassing ``ARRAY``'s conversion to lists."""
+        if dialect.name != "postgresql" or not dialect.driver.startswith("psycopg") \
+                or dialect.driver.startswith("psycopg2"):
+            return super().bind_processor(dialect)
+        coerce, what = self.coerce, f"{self!r} value"
+
+        def process(value: Any) -> npt.NDArray[Any] | None:
+            return None if value is None else coerce(value, what=what)
+
+        return process
+
+    def column_expression(self, column: Any) -> Any:
+        """Select ``array_send(column)`` on PostgreSQL (the binary array as ``bytea``)."""
+        return _ArraySend(column)
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        """Decode PostgreSQL's binary array bytes without the ``ARRAY`` type's list handling."""
+        if dialect.name != "postgresql":
+            return super().result_processor(dialect, coltype)
+        dtype = self.dtype
+
+        def process(value: Any) -> npt.NDArray[Any] | None:
+            if value is None:
+                return None
+            if isinstance(value, (bytes, bytearray, memoryview)):
+                return pgarray.decode_array(value, dtype)
+            # A textual query typed as NumpyArray (no array_send): a list.
+            return np.array(value, dtype=dtype)
+
+        return process
+
     def process_result_value(self, value: Any, dialect: Dialect) -> npt.NDArray[Any] | None:
         if value is None:
             return None
         if isinstance(value, (bytes, bytearray, memoryview)):
-            return np.frombuffer(value, dtype=self._wire_dtype).astype(self.dtype, copy=False)
-        return np.asarray(value, dtype=self.dtype)
+            # A copy: frombuffer over the driver's bytes would be read-only.
+            return np.frombuffer(value, dtype=self._wire_dtype).astype(self.dtype)
+        return np.array(value, dtype=self.dtype)
 
     def compare_values(self, x: Any, y: Any) -> bool:
         if x is None or y is None:
@@ -170,6 +226,23 @@ class NumpyArray(types.TypeDecorator[npt.NDArray[Any]]):
     @property
     def python_type(self) -> type:
         return np.ndarray
+
+
+class _ArraySend(ColumnElement[Any]):
+    """A selected array: ``array_send(column)`` on PostgreSQL, the column elsewhere."""
+
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column: Any) -> None:
+        self.column = column
+        self.type = column.type
+
+
+@compiles(_ArraySend)
+def _array_send(element: _ArraySend, compiler: Any, **kw: Any) -> str:
+    text = compiler.process(element.column, **kw)
+    return f"array_send({text})" if compiler.dialect.name == "postgresql" else text
 
 
 class PathType(types.TypeDecorator[pathlib.Path]):
@@ -234,6 +307,7 @@ class _PolygonColumn(ColumnElement[Any]):
     """A selected footprint: ``ST_AsText(column)`` on PostGIS, the column elsewhere."""
 
     inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
 
     def __init__(self, column: Any) -> None:
         self.column = column

@@ -7,7 +7,8 @@
   the ``FREQ`` axis, size, cell size, phase centre, robust noise (MAD) and
   dynamic range -- and :func:`register_image` stores it in ``images``.
 * :func:`record_photometry` validates a batch of forced-photometry rows, then
-  writes them with one Core ``INSERT`` (executemany).
+  writes them with :func:`lightcurvedb.bulk.copy_rows` (binary ``COPY`` on
+  PostgreSQL, one executemany on SQLite).
 
 A bad input raises a :class:`ProductsError` before anything is written;
 writes happen inside a SAVEPOINT. Committing is left to the caller.
@@ -21,12 +22,14 @@ import math
 import numbers
 import os
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
-from sqlalchemy import Table, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lightcurvedb.bulk import copy_rows
+from lightcurvedb.partitions import create_photometry_partitions
 from lightcurvedb.radio._types import aware_or_now
 from lightcurvedb.radio.products import Image, MSIndex, Photometry
 
@@ -86,6 +89,11 @@ class PhotometryRowError(ProductsError):
         self.row, self.field = row, field
 
 
+
+
+def _month(when: dt.datetime) -> dt.datetime:
+    """First instant (UTC) of the month of ``when``: the photometry partition it falls in."""
+    return when.astimezone(dt.UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 def _finite(value: Any) -> bool:
@@ -372,7 +380,7 @@ def _photometry_record(index: int, row: Mapping[str, Any], default_time: dt.date
 
 def record_photometry(session: Session, rows: Iterable[Mapping[str, Any]], *,
                       measured_at: dt.datetime | None = None) -> int:
-    """Validate forced-photometry rows, then insert them all in one executemany.
+    """Validate forced-photometry rows, then write them with :func:`~lightcurvedb.bulk.copy_rows`.
 
     Parameters
     ----------
@@ -418,5 +426,9 @@ def record_photometry(session: Session, rows: Iterable[Mapping[str, Any]], *,
                 *np.radians([record["ra_deg"], record["dec_deg"], ra0, dec0]))))
     if records:
         with session.begin_nested():
-            session.execute(insert(cast(Table, Photometry.__table__)), records)
+            # PostgreSQL: the months' partitions (times before 1970 go to the DEFAULT one).
+            for month in sorted({_month(record["measured_at"]) for record in records}):
+                if 1970 <= month.year < 9999:
+                    create_photometry_partitions(session, month, month)
+            copy_rows(session.connection(), Photometry, records)
     return len(records)
