@@ -10,6 +10,7 @@ Examples
    $ lcdb db downgrade -1
    $ lcdb load tess sector1/ sector2/  # SPOC *_lc.fits files, directories searched recursively
    $ lcdb load rbh1 rbh1_data/ --dictionary fits_data_dictionary.json  # HST + JWST files
+   $ lcdb load catalog fastspec-iron.fits --catalog "DESI DR1" --mission DESI  # TARGETIDs
 
 The database is ``--url`` if given, else what :func:`lightcurvedb.connect`
 resolves (``LIGHTCURVEDB_URL``, ``db.conf``, the default SQLite file). Errors
@@ -35,6 +36,7 @@ from lightcurvedb.core.config import ConfigurationError
 from lightcurvedb.core.engine import connect
 from lightcurvedb.core.engine import session as open_session
 from lightcurvedb.demo import install_demo
+from lightcurvedb.loaders.catalog_cli import add_catalog_commands
 from lightcurvedb.radio.cli import add_radio_commands
 from lightcurvedb.radio.cli_analysis import add_radio_analysis_commands
 from lightcurvedb.rbh1.cli import add_rbh1_commands
@@ -237,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="do not show a progress bar on stderr")
     load_rbh1.add_argument("--strict", action="store_true",
                            help="stop at the first file that fails and commit nothing")
+    add_catalog_commands(load_commands, commands, common)
     add_rbh1_commands(commands, common)
     radio = add_radio_commands(commands, common)
     add_radio_analysis_commands(radio, common)

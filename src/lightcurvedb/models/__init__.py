@@ -11,8 +11,10 @@ from lightcurvedb.models.mission import Mission, MissionCatalog, Target
 from lightcurvedb.models.observation import FITSFrame, Observation, TargetSpecificTime
 from lightcurvedb.models.processing import PhotometricSource, ProcessingMethod
 from lightcurvedb.models.quality import QualityBits, QualityFlagArray, UnknownQualityBitError
+from lightcurvedb.models.validation import CatalogValidation
 
 __all__ = [
+    "CatalogValidation",
     "DataSet",
     "DataSetHierarchy",
     "FITSFrame",

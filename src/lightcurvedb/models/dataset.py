@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, or_, select
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    UniqueConstraint,
+    and_,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from lightcurvedb.core.base import Base
@@ -22,19 +32,44 @@ __all__ = ["DataSet", "DataSetHierarchy"]
 
 
 class DataSetHierarchy(Base):
-    """One lineage edge: ``child_dataset`` was derived from ``source_dataset``."""
+    """One lineage edge: ``child_dataset`` was derived from ``source_dataset``.
+
+    Each end is a light curve's ``(id, observation_id)``: on PostgreSQL
+    ``dataset`` is partitioned by observation, and a foreign key to a
+    partitioned table must reference a key that contains the partition key (see
+    :doc:`/partitioning`). The edge is deleted with either light curve, and
+    follows a light curve moved to another observation (ON UPDATE CASCADE).
+    Edges are usually made through the relationships, which fill all four
+    columns::
+
+        detrended.source_datasets.append(raw)
+
+    A direct constructor gives both ids of each end::
+
+        DataSetHierarchy(source_dataset_id=raw.id, source_observation_id=raw.observation_id,
+                         child_dataset_id=detrended.id,
+                         child_observation_id=detrended.observation_id)
+    """
 
     __tablename__ = "dataset_hierarchy"
     __table_args__ = (
         UniqueConstraint("source_dataset_id", "child_dataset_id"),
         CheckConstraint("source_dataset_id <> child_dataset_id", name="not_self"),
+        ForeignKeyConstraint(["source_dataset_id", "source_observation_id"],
+                             ["dataset.id", "dataset.observation_id"],
+                             ondelete="CASCADE", onupdate="CASCADE"),
+        ForeignKeyConstraint(["child_dataset_id", "child_observation_id"],
+                             ["dataset.id", "dataset.observation_id"],
+                             ondelete="CASCADE", onupdate="CASCADE"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, doc="Edge identifier.")
-    source_dataset_id: Mapped[int] = mapped_column(
-        ForeignKey("dataset.id", ondelete="CASCADE"), index=True, doc="The input light curve.")
-    child_dataset_id: Mapped[int] = mapped_column(
-        ForeignKey("dataset.id", ondelete="CASCADE"), index=True, doc="The derived light curve.")
+    source_dataset_id: Mapped[int] = mapped_column(index=True, doc="The input light curve.")
+    source_observation_id: Mapped[int] = mapped_column(
+        doc="Observation of the input light curve (part of its key on PostgreSQL).")
+    child_dataset_id: Mapped[int] = mapped_column(index=True, doc="The derived light curve.")
+    child_observation_id: Mapped[int] = mapped_column(
+        doc="Observation of the derived light curve (part of its key on PostgreSQL).")
 
 
 class DataSet(Base):
@@ -45,9 +80,21 @@ class DataSet(Base):
     deferred: listing many datasets does not load the arrays until they are
     touched (both load together). Lineage is kept in :class:`DataSetHierarchy`
     and read through :attr:`source_datasets` and :attr:`derived_datasets`.
+
+    On PostgreSQL the table is partitioned by observation (see
+    :doc:`/partitioning`) and its primary key there is ``(id,
+    observation_id)``; ``id`` alone still identifies a light curve (it comes
+    from one sequence). ``(id, observation_id)`` is unique on both backends, the
+    key lineage edges reference.
     """
 
     __tablename__ = "dataset"
+    __table_args__ = (
+        # SQLite needs this unique index for the lineage foreign keys; on PostgreSQL the
+        # partitioned table's primary key (id, observation_id) is that key, so migration
+        # 0008 does not create it there (schema comparisons skip it, see migrations.py).
+        Index("uq_dataset_id_observation_id", "id", "observation_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, doc="Light-curve identifier.")
     target_id: Mapped[int] = mapped_column(
@@ -77,14 +124,18 @@ class DataSet(Base):
         back_populates="datasets", doc="How the flux was processed (None for raw).")
     source_datasets: Mapped[list[DataSet]] = relationship(
         secondary="dataset_hierarchy",
-        primaryjoin="DataSet.id == DataSetHierarchy.child_dataset_id",
-        secondaryjoin="DataSet.id == DataSetHierarchy.source_dataset_id",
+        primaryjoin=lambda: _end(DataSetHierarchy.child_dataset_id,
+                                 DataSetHierarchy.child_observation_id),
+        secondaryjoin=lambda: _end(DataSetHierarchy.source_dataset_id,
+                                   DataSetHierarchy.source_observation_id),
         back_populates="derived_datasets", passive_deletes=True,
         doc="Light curves this one was derived from.")
     derived_datasets: Mapped[list[DataSet]] = relationship(
         secondary="dataset_hierarchy",
-        primaryjoin="DataSet.id == DataSetHierarchy.source_dataset_id",
-        secondaryjoin="DataSet.id == DataSetHierarchy.child_dataset_id",
+        primaryjoin=lambda: _end(DataSetHierarchy.source_dataset_id,
+                                 DataSetHierarchy.source_observation_id),
+        secondaryjoin=lambda: _end(DataSetHierarchy.child_dataset_id,
+                                   DataSetHierarchy.child_observation_id),
         back_populates="source_datasets", passive_deletes=True,
         doc="Light curves derived from this one.")
 
@@ -150,6 +201,11 @@ class DataSet(Base):
     def descendants(self) -> list[DataSet]:
         """Every light curve derived from this one, directly or not, nearest first."""
         return _walk(self, "derived_datasets")
+
+
+def _end(dataset_id: Any, observation_id: Any) -> Any:
+    """Join condition of one end of a lineage edge: the light curve's full key."""
+    return and_(DataSet.id == dataset_id, DataSet.observation_id == observation_id)
 
 
 def _walk(start: DataSet, attribute: str) -> list[DataSet]:

@@ -26,6 +26,7 @@ from lightcurvedb import models
 
 __all__ = [
     "ALL_FACTORIES",
+    "CatalogValidationFactory",
     "DataSetFactory",
     "DataSetHierarchyFactory",
     "FITSFrameFactory",
@@ -181,13 +182,24 @@ class DataSetFactory(LightcurveDBFactory):
 
 
 class DataSetHierarchyFactory(LightcurveDBFactory):
-    """A lineage edge between two new light curves."""
+    """A lineage edge between two light curves (new ones unless ``source``/``child`` are given).
+
+    Pass the light curves themselves, ``DataSetHierarchyFactory(source=raw,
+    child=detrended)``; the factory fills both ids of each end (a light curve's
+    key is ``(id, observation_id)``).
+    """
 
     class Meta:
         model = models.DataSetHierarchy
 
-    source_dataset_id = factory.LazyFunction(lambda: DataSetFactory().id)
-    child_dataset_id = factory.LazyFunction(lambda: DataSetFactory().id)
+    class Params:
+        source = factory.SubFactory(DataSetFactory)
+        child = factory.SubFactory(DataSetFactory)
+
+    source_dataset_id = factory.LazyAttribute(lambda edge: edge.source.id)
+    source_observation_id = factory.LazyAttribute(lambda edge: edge.source.observation_id)
+    child_dataset_id = factory.LazyAttribute(lambda edge: edge.child.id)
+    child_observation_id = factory.LazyAttribute(lambda edge: edge.child.observation_id)
 
 
 class QualityFlagArrayFactory(LightcurveDBFactory):
@@ -202,10 +214,33 @@ class QualityFlagArrayFactory(LightcurveDBFactory):
         lambda: (_rng.random(N_CADENCES) < 0.05).astype(np.int64))
 
 
+class CatalogValidationFactory(LightcurveDBFactory):
+    """A passing validation report of a 1,000-row catalog file loaded into ``galaxy``."""
+
+    class Meta:
+        model = models.CatalogValidation
+
+    source_path = factory.Sequence(lambda n: pathlib.Path(f"/data/fastspec-{n:04d}.fits"))
+    sha256 = factory.Sequence(lambda n: f"{n:064x}")
+    hdu = "FASTSPEC"
+    destination = "galaxy"
+    rows_in_file = 1_000
+    rows_loaded = 1_000
+    key_columns = factory.LazyFunction(lambda: ["TARGETID"])
+    key_unique = True
+    duplicate_keys = 0
+    existing_keys = 0
+    passed = True
+    loaded = True
+    problems = factory.LazyFunction(list)
+    column_stats = factory.LazyFunction(dict)
+
+
 ALL_FACTORIES: tuple[type[SQLAlchemyModelFactory], ...] = (
     MissionFactory, MissionCatalogFactory, TargetFactory, InstrumentFactory,
     ObservationFactory, FITSFrameFactory, TargetSpecificTimeFactory, PhotometricSourceFactory,
     ProcessingMethodFactory, DataSetFactory, DataSetHierarchyFactory, QualityFlagArrayFactory,
+    CatalogValidationFactory,
 )
 
 

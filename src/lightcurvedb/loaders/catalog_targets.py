@@ -1,0 +1,128 @@
+"""Load the key column of FITS catalogs as core :class:`~lightcurvedb.models.Target` rows.
+
+The service behind ``lcdb load catalog``: each file's key column (DESI's
+``TARGETID``) becomes :attr:`Target.name <lightcurvedb.models.Target.name>` in
+a :class:`~lightcurvedb.models.MissionCatalog`, through
+:func:`~lightcurvedb.loaders.catalog.load_fits_catalog` (validated first,
+chunked, one SAVEPOINT per file, a stored report per file)::
+
+    with lightcurvedb.session() as s:
+        run = load_catalog_targets(s, ["fastspec-iron.fits"], catalog="DESI DR1",
+                                   mission="DESI")
+    print(run.render())
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from lightcurvedb.loaders.catalog import CatalogValidationError, load_fits_catalog
+from lightcurvedb.loaders.catalog_report import CatalogLoadReport
+from lightcurvedb.loaders.report import LoaderError, LoadReport, PathArgument, find_files
+from lightcurvedb.missions._common import ensure_catalog, ensure_mjd_utc_mission
+from lightcurvedb.models import MissionCatalog, Target
+
+__all__ = ["CatalogRun", "ensure_target_catalog", "load_catalog_targets"]
+
+
+@dataclass
+class CatalogRun:
+    """The outcome of loading several catalog files: one report per file read, and a summary.
+
+    Attributes
+    ----------
+    files : LoadReport
+        Files loaded, skipped and failed (with reasons).
+    reports : list of CatalogLoadReport
+        The validation report of every file that got as far as being validated.
+    """
+
+    files: LoadReport
+    reports: list[CatalogLoadReport] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Whether no file failed."""
+        return self.files.ok
+
+    def render(self) -> str:
+        """Return every file's report, a blank line apart, then the summary of the run."""
+        parts = [report.render() for report in self.reports]
+        return "\n\n".join([*parts, self.files.render()])
+
+
+def ensure_target_catalog(session: Session, catalog: str, mission: str) -> MissionCatalog:
+    """Return the catalog called ``catalog``, creating it (and ``mission``) if absent.
+
+    A mission created here records times as MJD in UTC (time format name
+    ``<mission>_mjd``, lower case), as DESI does.
+
+    Raises
+    ------
+    ValueError
+        If the catalog exists under another mission.
+    """
+    host = ensure_mjd_utc_mission(session, mission, f"{mission} (created by lcdb load catalog)",
+                                  time_format_name=f"{mission.lower()}_mjd")
+    found = ensure_catalog(session, host, catalog, f"{catalog} targets loaded from FITS")
+    if found.host_mission_id != host.id:
+        raise ValueError(f"catalog {catalog!r} belongs to mission "
+                         f"{found.host_mission.name!r}, not {mission!r}")
+    return found
+
+
+def load_catalog_targets(session: Session, paths: PathArgument, *, catalog: str,
+                         mission: str, key: str = "TARGETID", designation: str | None = None,
+                         hdu: int | str = 1, chunk_rows: int = 100_000,
+                         progress: bool = False, strict: bool = True,
+                         patterns: Sequence[str] = ("*.fits", "*.fits.gz")) -> CatalogRun:
+    """Load each file's ``key`` column as the targets of catalog ``catalog``.
+
+    Every file is validated (key unique in the file and new to the catalog,
+    integers that fit ``Target.name``) and written atomically; a refused file
+    leaves only its stored report. The session is flushed, never committed.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+        A session on a database at the newest migration.
+    paths : path-like or iterable of path-like
+        FITS files, or directories searched recursively for ``patterns``.
+    catalog, mission : str
+        The :class:`~lightcurvedb.models.MissionCatalog` and its host mission,
+        created if absent (see :func:`ensure_target_catalog`).
+    key : str, optional
+        The integer FITS column that identifies a target (``TARGETID``).
+    designation : str, optional
+        A text FITS column loaded into ``Target.designation``.
+    hdu, chunk_rows, progress, strict
+        As for :func:`~lightcurvedb.loaders.catalog.load_fits_catalog`.
+    patterns : sequence of str, optional
+        File-name patterns of directory searches.
+
+    Returns
+    -------
+    CatalogRun
+    """
+    target_catalog = ensure_target_catalog(session, catalog, mission)
+    columns = {key: "name"} | ({designation: "designation"} if designation else {})
+    run = CatalogRun(LoadReport(kind=f"catalog {catalog} targets"))
+    for path in find_files(paths, patterns):
+        try:
+            report = load_fits_catalog(session, path, Target, columns=columns, key=key, hdu=hdu,
+                                       chunk_rows=chunk_rows, progress=progress,
+                                       strict=strict,
+                                       constants={"catalog_id": target_catalog.id})
+        except CatalogValidationError as exc:
+            run.reports.append(exc.report)
+            run.files.add_failure(path, exc.reason)
+        except LoaderError as exc:
+            run.files.add_failure(pathlib.Path(path), exc.reason)
+        else:
+            run.reports.append(report)
+            (run.files.add_skipped if report.skipped else run.files.add_loaded)(path)
+    return run
