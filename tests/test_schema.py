@@ -80,7 +80,8 @@ def test_a_dataset_cannot_derive_from_itself(session):
     lc = f.DataSetFactory()
     session.flush()
     assert _collides(session, lambda: session.add(
-        m.DataSetHierarchy(source_dataset_id=lc.id, child_dataset_id=lc.id)))
+        m.DataSetHierarchy(source_dataset_id=lc.id, source_observation_id=lc.observation_id,
+                           child_dataset_id=lc.id, child_observation_id=lc.observation_id)))
 
 
 def test_foreign_keys_are_enforced(session):

@@ -14,6 +14,7 @@ import os
 import pathlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from alembic import command
@@ -84,8 +85,10 @@ def context_options(connection: Connection) -> dict[str, Any]:
     if connection.dialect.name == "sqlite":
         return {"target_metadata": _without_schemas(target_metadata()), "compare_type": True,
                 "render_as_batch": True}
+    partitioned = _Partitioned.read(connection)
     return {"target_metadata": target_metadata(), "compare_type": True,
-            "include_schemas": True, "include_name": _include_name}
+            "include_schemas": True, "include_name": partitioned.include_name,
+            "include_object": _include_object}
 
 
 #: Indexes created by migrations but not declared on the models, left out of
@@ -94,12 +97,63 @@ def context_options(connection: Connection) -> dict[str, Any]:
 _UNDECLARED_INDEXES = frozenset({"sources_q3c_idx"})
 
 
+#: Indexes the models declare that PostgreSQL does without: on the partitioned
+#: ``dataset`` the primary key ``(id, observation_id)`` is the same unique key.
+_POSTGRESQL_COVERED_INDEXES = frozenset({"uq_dataset_id_observation_id"})
+
+
 def _include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
     if type_ == "schema":
         return name is None or name in SCHEMAS
     if type_ == "index" and name in _UNDECLARED_INDEXES:
         return False
     return not (type_ == "table" and name == "spatial_ref_sys")
+
+
+def _include_object(obj: Any, name: str | None, type_: str, reflected: bool,
+                    compare_to: Any) -> bool:
+    return not (type_ == "index" and name in _POSTGRESQL_COVERED_INDEXES)
+
+
+@dataclass(frozen=True)
+class _Partitioned:
+    """Partitions and the foreign keys PostgreSQL clones for them, left out of comparisons.
+
+    A partition is a table of its own to the inspector, and a foreign key that
+    references a partitioned table shows up once per partition; the models
+    declare neither (partitions come and go with observations and months).
+    """
+
+    #: (schema or None for the default one, table) of every partition.
+    tables: frozenset[tuple[str | None, str]]
+    #: (schema, table, constraint) of every cloned foreign key.
+    foreign_keys: frozenset[tuple[str | None, str, str]]
+
+    @classmethod
+    def read(cls, connection: Connection) -> _Partitioned:
+        default = connection.dialect.default_schema_name
+
+        def schema(name: str) -> str | None:
+            return None if name == default else name
+
+        tables = connection.exec_driver_sql(
+            "SELECT n.nspname, c.relname FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relispartition").all()
+        keys = connection.exec_driver_sql(
+            "SELECT n.nspname, c.relname, k.conname FROM pg_constraint k "
+            "JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE k.contype = 'f' AND k.conparentid <> 0").all()
+        return cls(frozenset((schema(s), t) for s, t in tables),
+                   frozenset((schema(s), t, k) for s, t, k in keys))
+
+    def include_name(self, name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
+        schema = parent_names.get("schema_name")
+        if type_ == "table" and (schema, name) in self.tables:
+            return False
+        if type_ == "foreign_key_constraint" and \
+                (schema, parent_names.get("table_name"), name) in self.foreign_keys:
+            return False
+        return _include_name(name, type_, parent_names)
 
 
 def _without_schemas(source: MetaData) -> MetaData:

@@ -48,6 +48,7 @@ from lightcurvedb.models import (
     Target,
     TargetSpecificTime,
 )
+from lightcurvedb.partitions import create_observation_partitions
 
 __all__ = [
     "FLUX_UNIT",
@@ -94,6 +95,8 @@ def _observation(session: Session, lc: SpocLightCurve, ccd: Instrument) -> TESSO
                                       instrument=ccd, cadence_reference=lc.cadence_numbers)
         session.add(observation)
         session.flush()
+        # PostgreSQL: the new observation's partitions, in this file's SAVEPOINT.
+        create_observation_partitions(session, [observation.id])
     elif observation.cadence_reference is None:
         observation.cadence_reference = lc.cadence_numbers
     elif not np.array_equal(observation.cadence_reference, lc.cadence_numbers):
