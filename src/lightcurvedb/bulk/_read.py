@@ -180,15 +180,19 @@ def read_arrays_flat(connection: Connection | Session, model_or_table: Any,
     table, key_column, array_columns = _resolve(model_or_table, columns, key)
     names = [c.name for c in array_columns]
     row_keys: list[Any] = []
-    rows: list[list[npt.NDArray[Any] | None]] = []
+    rows: list[list[Any]] = []
     lengths: list[int] = []
     seen: set[Any] = set()
-    for row_key, values in _rows(connection, table, key_column, array_columns, where, keys):
+    wires = [_array_type(c)._wire_dtype for c in array_columns]
+    # SQLite rows stay raw bytes here, each decoded once, straight into its slice.
+    for row_key, values in _rows(connection, table, key_column, array_columns, where, keys,
+                                 decode=False):
         if row_key in seen:
             raise ValueError(f"key column {table.fullname}.{key_column.name} is not unique: "
                              f"{row_key!r} appears more than once")
         seen.add(row_key)
-        sizes = {name: len(v) for name, v in zip(names, values, strict=True) if v is not None}
+        sizes = {name: len(v) if isinstance(v, np.ndarray) else len(v) // w.itemsize
+                 for name, v, w in zip(names, values, wires, strict=True) if v is not None}
         if len(set(sizes.values())) > 1:
             raise ValueError(f"{table.fullname} row {key_column.name}={row_key!r}: columns "
                              f"differ in length ({sizes}); read them separately")
@@ -209,7 +213,8 @@ def read_arrays_flat(connection: Connection | Session, model_or_table: Any,
                 null[i] = True
                 out[offsets[i]:offsets[i + 1]] = np.nan if dtype.kind == "f" else 0
             else:
-                out[offsets[i]:offsets[i + 1]] = value
+                out[offsets[i]:offsets[i + 1]] = value if isinstance(value, np.ndarray) \
+                    else np.frombuffer(value, dtype=wires[index])
                 values[index] = None  # free each row's array once copied
         flat[column.name], nulls[column.name] = out, null
     return FlatArrays(np.asarray(row_keys), offsets, flat, nulls)
@@ -242,9 +247,12 @@ def _array_type(column: Column[Any]) -> NumpyArray:
 
 
 def _rows(connection: Connection | Session, table: Table, key_column: Column[Any],
-          array_columns: list[Column[Any]], where: Any, keys: Iterable[Any] | None
-          ) -> Iterator[tuple[Any, list[npt.NDArray[Any] | None]]]:
-    """Yield ``(key, [array or None per column])`` in key order."""
+          array_columns: list[Column[Any]], where: Any, keys: Iterable[Any] | None,
+          *, decode: bool = True) -> Iterator[tuple[Any, list[Any]]]:
+    """Yield ``(key, [array or None per column])`` in key order.
+
+    With ``decode=False`` SQLite values are left as the stored little-endian bytes.
+    """
     if isinstance(connection, Session):
         connection = connection.connection()
     postgres = connection.dialect.name == "postgresql"
@@ -282,6 +290,9 @@ def _rows(connection: Connection | Session, table: Table, key_column: Column[Any
                 yield row[0], list(row[1:])
         else:
             for row in connection.execute(statement):
+                if not decode:
+                    yield row[0], list(row[1:])
+                    continue
                 yield row[0], [None if v is None else np.frombuffer(v, dtype=w).astype(d)
                                for v, w, d in zip(row[1:], wires, dtypes, strict=True)]
 

@@ -3,8 +3,9 @@
 Rows arrive as dicts, tuples, a numpy structured array or an astropy Table;
 :func:`prepare` pairs a chunked source of them (:mod:`._sources`) with the
 per-column conversions, and :func:`chunks` converts one chunk at a time, a
-column at a time, into rows ready to send; chunks are bounded both in rows and
-in array bytes, so memory stays flat.
+column at a time, into rows ready to send (for PostgreSQL :class:`ColumnRows`,
+numeric and text columns as numpy arrays for :mod:`._binary`); chunks are
+bounded both in rows and in array bytes, so memory stays flat.
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Column, LargeBinary, Table
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, processors
 
+from lightcurvedb.bulk import _binary
 from lightcurvedb.bulk._sources import MISSING, RawChunk, RowLengthError, Source, open_source
-from lightcurvedb.bulk._wire import polygon_ewkb
+from lightcurvedb.bulk._sources import _slice_column as slice_column
+from lightcurvedb.bulk._wire import pg_type_name, polygon_ewkb
 from lightcurvedb.core.types import NumpyArray, SkyPolygonType
 
-__all__ = ["BulkLoadError", "Chunk", "PreparedRows", "chunks", "prepare", "resolve_table"]
+__all__ = ["BulkLoadError", "Chunk", "ColumnRows", "PreparedRows", "chunks", "prepare",
+           "resolve_table"]
 
 #: Default rows per chunk: the DESI seeds' sweet spot for scalar catalog rows.
 DEFAULT_CHUNK_ROWS = 100_000
@@ -108,6 +112,11 @@ class PreparedRows:
     wide: set[str]
     source: Source
     total: int | None
+    #: Chunks hold :class:`ColumnRows` (numpy columns kept as arrays) rather
+    #: than tuples: for the binary ``COPY`` encoder (PostgreSQL).
+    columnar: bool = False
+    #: With ``columnar``: each column's psycopg type name (see :func:`pg_type_name`).
+    wire_types: list[str] | None = None
 
     @property
     def empty(self) -> bool:
@@ -132,7 +141,46 @@ def prepare(connection: Connection, table: Table, rows: Any, columns: Sequence[s
     processors = [_processor(c, connection.dialect) for c in cols]
     wide = {c.name for c in cols if isinstance(c.type, (NumpyArray, LargeBinary, SkyPolygonType))}
     total = 0 if source.exhausted else source.total
-    return PreparedRows(table, names, cols, defaults, processors, wide, source, total)
+    columnar = connection.dialect.name == "postgresql"
+    wire_types = [pg_type_name(c, connection.dialect) for c in cols] if columnar else None
+    return PreparedRows(table, names, cols, defaults, processors, wide, source, total,
+                        columnar=columnar, wire_types=wire_types)
+
+
+class ColumnRows(Sequence[tuple[Any, ...]]):
+    """Converted rows held column-wise; iterating yields the row tuples.
+
+    ``columns[k]`` is either a list of converted values or a 1-D numpy array
+    (a column with no bind processing), whose NULLs ``masks[k]`` marks.
+    """
+
+    def __init__(self, columns: list[Any], masks: list[np.ndarray | None], n: int) -> None:
+        self.columns = columns
+        self.masks = masks
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def lists(self) -> list[list[Any]]:
+        """Every column as a list of Python values (None for NULL)."""
+        out = []
+        for values, mask in zip(self.columns, self.masks, strict=True):
+            if isinstance(values, np.ndarray):
+                values = values.tolist()
+                if mask is not None:
+                    for i in np.flatnonzero(mask):
+                        values[i] = None
+            out.append(values)
+        return out
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        if not self.columns:
+            return iter([()] * self.n)
+        return zip(*self.lists(), strict=True)
+
+    def __getitem__(self, index: Any) -> Any:
+        return list(self)[index]
 
 
 @dataclass
@@ -141,7 +189,7 @@ class Chunk:
 
     index: int
     first_row: int
-    rows: list[tuple[Any, ...]]
+    rows: Sequence[tuple[Any, ...]]
 
     @property
     def end(self) -> int:
@@ -158,7 +206,10 @@ def chunks(prepared: PreparedRows, chunk_size: int, chunk_bytes: int, start: int
     the same chunk are never yielded.
     """
     chunk_index, first_row = 0, start
-    raw_chunks = prepared.source.raw_chunks(chunk_size, chunk_bytes, prepared.wide)
+    if prepared.columnar and hasattr(prepared.source, "data"):
+        raw_chunks = _array_chunks(prepared, chunk_size, chunk_bytes)
+    else:
+        raw_chunks = prepared.source.raw_chunks(chunk_size, chunk_bytes, prepared.wide)
     while True:
         with _gc_paused():
             try:
@@ -192,13 +243,69 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _array_chunks(prepared: PreparedRows, chunk_size: int, chunk_bytes: int
+                  ) -> Iterator[RawChunk]:
+    """Chunks of a structured array or Table, keeping plain numeric/text columns as arrays.
+
+    A column with no bind processing whose dtype the binary encoder knows
+    (``_ARRAY_KINDS``) stays a 1-D numpy array (its mask, if any, goes into
+    ``RawChunk.masks``); others become lists as in :mod:`._sources`.
+    """
+    data: Any = prepared.source.data  # type: ignore[attr-defined]
+    names = prepared.source.names
+    n_rows = len(data)
+    row_bytes = sum(np.asarray(data[name][:1]).nbytes for name in names if name in prepared.wide)
+    step = min(chunk_size, max(1, -(-chunk_bytes // row_bytes))) if row_bytes else chunk_size
+    keep = [process is None or process is processors.to_float
+            for process in prepared.processors[:len(names)]]
+    for first in range(0, n_rows, step):
+        part = data[first:first + step]
+        columns: list[Any] = []
+        masks: list[np.ndarray | None] = []
+        for name, as_array in zip(names, keep, strict=True):
+            column = part[name]
+            values = np.asarray(column.data if isinstance(column, np.ma.MaskedArray)
+                                else column)
+            if as_array and values.ndim == 1 and values.dtype.kind in _ARRAY_KINDS and (
+                    prepared.processors[len(columns)] is None or values.dtype.kind in "iuf"):
+                mask = (np.ma.getmaskarray(column) if isinstance(column, np.ma.MaskedArray)
+                        else None)
+                columns.append(values)
+                masks.append(mask if mask is not None and mask.any() else None)
+            else:
+                columns.append(slice_column(column))
+                masks.append(None)
+        yield _ArrayChunk(columns, len(part), plain=True, masks=masks)
+
+
+@dataclass
+class _ArrayChunk(RawChunk):
+    """A :class:`RawChunk` some of whose columns are numpy arrays, NULLs in ``masks``."""
+
+    masks: list[np.ndarray | None] | None = None
+
+
+#: numpy dtype kinds kept as arrays for the binary encoder: ints, floats, bools, str.
+#: Kept only for columns with no bind processing, or SQLAlchemy's ``float(v)`` of
+#: float columns, which for numeric arrays the encoder's ``astype`` matches.
+_ARRAY_KINDS = frozenset("iufbU")
+#: Python types whose ``float(v)`` psycopg's float dumpers do themselves.
+_FLOAT_INPUTS = frozenset({float, int, type(None)})
+
+
 def _convert(prepared: PreparedRows, raw: RawChunk, chunk_index: int, first_row: int,
-             ordinal: bool) -> list[tuple[Any, ...]]:
+             ordinal: bool) -> Sequence[tuple[Any, ...]]:
     """Convert a chunk a column at a time; on any problem, find the first bad row."""
     columns: list[Sequence[Any]] = list(raw.columns)
     columns += [[_default(c) for _ in range(raw.n)] for c in prepared.defaults]
+    raw_masks = raw.masks if isinstance(raw, _ArrayChunk) else None
+    masks: list[np.ndarray | None] = list(raw_masks or [None] * len(raw.columns))
+    masks += [None] * len(prepared.defaults)
     if raw.missing:
         _raise_first_error(prepared, columns, raw.n, chunk_index, first_row)
+    if prepared.columnar:
+        return _convert_columns(prepared, raw, columns, masks, chunk_index, first_row,
+                                ordinal)
     converted: list[Sequence[Any]] = [range(first_row, first_row + raw.n)] if ordinal else []
     try:
         for values, process in zip(columns, prepared.processors, strict=True):
@@ -213,6 +320,43 @@ def _convert(prepared: PreparedRows, raw: RawChunk, chunk_index: int, first_row:
     if not converted:  # no columns at all: one empty tuple per row
         return [()] * raw.n
     return list(zip(*converted, strict=True))
+
+
+def _convert_columns(prepared: PreparedRows, raw: RawChunk, columns: list[Sequence[Any]],
+                     masks: list[np.ndarray | None], chunk_index: int, first_row: int,
+                     ordinal: bool) -> ColumnRows:
+    """Convert a chunk into :class:`ColumnRows`, numpy columns left as they are."""
+    converted: list[Any] = []
+    out_masks: list[np.ndarray | None] = []
+    if ordinal:
+        converted.append(np.arange(first_row, first_row + raw.n, dtype=np.int64))
+        out_masks.append(None)
+    try:
+        wire_types = prepared.wire_types or [""] * len(columns)
+        for values, mask, process, wire in zip(columns, masks, prepared.processors,
+                                               wire_types, strict=True):
+            if isinstance(values, np.ndarray):  # no processor: nothing to convert
+                converted.append(values)
+                out_masks.append(mask)
+                continue
+            types = set(map(type, values))
+            if not raw.plain and any(issubclass(t, np.generic) for t in types):
+                values = [v.item() if isinstance(v, np.generic) else v for v in values]
+                types = set(map(type, values))
+            if process is processors.to_float and types <= _FLOAT_INPUTS:
+                process = None  # the encoder (or psycopg) converts ints and floats alike
+            if process is not None:
+                values = [process(v) for v in values]
+            as_array = _binary.column_array(values, wire, None if process else types) \
+                if _binary.encodable_type(wire) else None
+            converted.append(values if as_array is None else as_array[0])
+            out_masks.append(None if as_array is None else as_array[1])
+    except Exception:
+        _raise_first_error(prepared, [ColumnRows([c], [m], raw.n).lists()[0]
+                                      for c, m in zip(columns, masks, strict=True)],
+                           raw.n, chunk_index, first_row)
+        raise
+    return ColumnRows(converted, out_masks, raw.n)
 
 
 def _raise_first_error(prepared: PreparedRows, columns: list[Sequence[Any]], n: int,

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Column, Table
 from sqlalchemy.engine import Connection
 
+from lightcurvedb.bulk import _binary
 from lightcurvedb.core import pgarray
 from lightcurvedb.core.types import SkyPolygonType
 
@@ -59,15 +61,23 @@ class SQLiteWriter:
         self.sql = (f"INSERT INTO {name} ({', '.join(quote(c) for c in column_names)}) "
                     f"VALUES ({', '.join('?' for _ in column_names)})")
 
-    def write(self, rows: list[tuple[Any, ...]]) -> None:
-        self.connection.exec_driver_sql(self.sql, rows)
+    def write(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        self.connection.exec_driver_sql(self.sql, rows if isinstance(rows, list) else list(rows))
 
 
 class PostgresWriter:
     """Binary ``COPY name (...) FROM STDIN`` through psycopg 3.
 
     ``types`` are the psycopg type names of the columns (see :func:`pg_type_name`).
+    Rows held column-wise (``ColumnRows`` of :mod:`._rows`) whose columns are
+    all of types :mod:`._binary` encodes go out as whole blocks of binary
+    ``COPY`` built with numpy; any block it cannot encode exactly (and every
+    other row) goes through psycopg's ``Copy.write_row``, in the same ``COPY``.
     """
+
+    #: Rough bytes of binary ``COPY`` stream encoded per ``write()``: the server
+    #: parses one block while the next is encoded.
+    block_bytes = 2**20
 
     def __init__(self, connection: Connection, name: str, column_names: list[str],
                  types: list[str]) -> None:
@@ -77,14 +87,52 @@ class PostgresWriter:
         self.driver = connection.connection.driver_connection
         self.types = types
 
-    def write(self, rows: list[tuple[Any, ...]]) -> None:
+    def write(self, rows: Sequence[tuple[Any, ...]]) -> None:
         assert self.driver is not None
+        columns = getattr(rows, "columns", None)
+        encodable = columns is not None and all(map(_binary.encodable_type, self.types))
         with self.driver.cursor() as cursor:
             pgarray.register_numpy_dumpers(cursor)
             with cursor.copy(self.sql) as copy:
-                copy.set_types(self.types)
-                for row in rows:
-                    copy.write_row(row)
+                if not encodable:
+                    copy.set_types(self.types)
+                    for row in rows:
+                        copy.write_row(row)
+                    return
+                self._write_blocks(copy, rows)
+
+    def _write_blocks(self, copy: Any, rows: Any) -> None:
+        """Send ``rows`` (column-wise) as numpy-encoded blocks, psycopg rows where needed.
+
+        From the first block the encoder declines on, the rest of the chunk goes
+        through ``write_row``: psycopg buffers those rows, and a block written
+        after them would overtake them (rows would keep their content, not their order).
+        """
+        n = len(rows)
+        row_bytes = 2 + sum(4 + _binary.WIDTH_GUESS.get(t, 16) for t in self.types)
+        step = max(1, self.block_bytes // row_bytes)
+        copy.write(_binary.SIGNATURE)
+        for first in range(0, n, step):
+            last = min(n, first + step)
+            encoded = []
+            for values, mask, type_name in zip(rows.columns, rows.masks, self.types,
+                                               strict=True):
+                column = _binary.encode_column(
+                    values[first:last], None if mask is None else mask[first:last], type_name)
+                if column is None:
+                    break
+                encoded.append(column)
+            else:
+                copy.write(_binary.encode_rows(encoded, last - first).data)
+                continue
+            # psycopg ends the stream with the trailer itself after write_row
+            copy.set_types(self.types)
+            rest = type(rows)([c[first:] for c in rows.columns],
+                              [None if m is None else m[first:] for m in rows.masks], n - first)
+            for row in rest:
+                copy.write_row(row)
+            return
+        copy.write(_binary.TRAILER)
 
 
 #: Type names SQLAlchemy renders that psycopg's registry knows under another name
