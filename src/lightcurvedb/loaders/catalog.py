@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from astropy.table import MaskedColumn
+from astropy.table import Table as AstropyTable
 from sqlalchemy import Column, Table, and_, insert, literal, select, tuple_
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
@@ -190,31 +192,48 @@ def _write(connection: Connection, path: pathlib.Path, table_hdu: Any, table: Ta
            chunk_rows: int, progress: bool) -> int:
     """Second pass: write every chunk with ``copy_rows`` (NULL for null entries)."""
     names = [dest.name for _, dest in plan] + list(constants)
-    fixed = list(constants.values())
     nulls = {name: table_hdu.columns[name].null for name, _ in plan}
     written = 0
     with ProgressBar(n_rows, label=f"load {path.name}", enabled=progress, unit="rows") as bar:
         for start, stop in row_chunks(n_rows, chunk_rows):
-            chunk = table_hdu.data[start:stop]
-            lists = []
-            for name, _ in plan:
-                values = native_column(chunk[name])
-                mask = null_mask(values, nulls[name])
-                column = list(values) if values.ndim > 1 else values.tolist()
-                if mask is not None:
-                    for row in np.flatnonzero(mask):
-                        column[row] = None
-                lists.append(column)
-            rows = list(zip(*lists, *([v] * (stop - start) for v in fixed), strict=True))
+            rows = _chunk_rows(table_hdu.data[start:stop], plan, nulls, constants)
             try:
                 written += copy_rows(connection, table, rows, columns=names,
-                                     chunk_size=max(len(rows), 1))
+                                     chunk_size=max(stop - start, 1))
             except BulkLoadError as exc:
                 where = "" if exc.row_index is None else f", row {start + exc.row_index}"
                 raise LoaderError(path, f"the database refused rows {start}-{stop - 1}{where}: "
                                         f"{exc.message}") from exc
             bar.advance(stop - start)
     return written
+
+
+def _chunk_rows(chunk: Any, plan: list[tuple[str, Column[Any]]], nulls: Mapping[str, Any],
+                constants: Mapping[str, Any]) -> Any:
+    """One chunk for ``copy_rows``: a masked astropy Table of native-endian columns.
+
+    Null entries are masked (``copy_rows`` writes them as NULL), and numeric and
+    text columns stay numpy arrays all the way into the binary ``COPY`` stream.
+    Vector-valued (multi-dimensional) FITS columns fall back to rows of tuples.
+    """
+    columns = [native_column(chunk[name]) for name, _ in plan]
+    masks = [null_mask(values, nulls[name]) for values, (name, _) in zip(columns, plan,
+                                                                         strict=True)]
+    n, fixed = len(chunk), list(constants.values())
+    if any(values.ndim > 1 for values in columns):
+        lists = []
+        for values, mask in zip(columns, masks, strict=True):
+            column = list(values) if values.ndim > 1 else values.tolist()
+            for row in ([] if mask is None else np.flatnonzero(mask)):
+                column[row] = None
+            lists.append(column)
+        return list(zip(*lists, *([v] * n for v in fixed), strict=True))
+    data = [values if mask is None or not mask.any() else MaskedColumn(values, mask=mask)
+            for values, mask in zip(columns, masks, strict=True)]
+    data += [np.full(n, value) if isinstance(value, (int, float, str)) else [value] * n
+             for value in fixed]
+    names = [dest.name for _, dest in plan] + list(constants)
+    return AstropyTable(data, names=names, copy=False)
 
 
 @contextmanager
