@@ -175,7 +175,8 @@ class NumpyArray(types.TypeDecorator[npt.NDArray[Any]]):
         arr = self.coerce(value, what=f"{self!r} value")
         if dialect.name == "postgresql":
             return arr.tolist()
-        return arr.astype(self._wire_dtype, copy=False).tobytes()
+        # The little-endian array itself: the BLOB bind takes its buffer, no copy.
+        return np.ascontiguousarray(arr.astype(self._wire_dtype, copy=False))
 
     def bind_processor(self, dialect: Dialect) -> Any:
         """Send validated ndarrays to psycopg 3, bypassing ``ARRAY``'s conversion to lists."""
