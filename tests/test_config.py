@@ -192,7 +192,9 @@ def _report_from_child(engine, queue):
 
 def test_engines_survive_fork(engine):
     # The parent has a pooled connection when the children fork; each child
-    # must open its own instead of sharing the parent's socket or handle.
+    # must open its own instead of sharing the parent's socket or handle. A
+    # fresh engine on the same database, so its pool holds exactly that one.
+    engine = lightcurvedb.connect(engine.url)
     with engine.connect() as connection:
         parent_identity = _connection_identity(connection)
     context = multiprocessing.get_context("fork")
@@ -208,6 +210,7 @@ def test_engines_survive_fork(engine):
     assert parent_identity not in {identity for _, identity in results}
     with engine.connect() as connection:
         assert _connection_identity(connection) == parent_identity  # still pooled, still fine
+    engine.dispose()
 
 
 def test_session_allows_commit_inside_the_block(tmp_path):
