@@ -178,46 +178,60 @@ def read_arrays_flat(connection: Connection | Session, model_or_table: Any,
     >>> flat.columns["values"][flat.offsets[0]:flat.offsets[1]]  # doctest: +SKIP
     """
     table, key_column, array_columns = _resolve(model_or_table, columns, key)
-    names = [c.name for c in array_columns]
-    row_keys: list[Any] = []
-    rows: list[list[Any]] = []
-    lengths: list[int] = []
-    seen: set[Any] = set()
+    if isinstance(connection, Session):
+        connection = connection.connection()
     wires = [_array_type(c)._wire_dtype for c in array_columns]
-    # SQLite rows stay raw bytes here, each decoded once, straight into its slice.
-    for row_key, values in _rows(connection, table, key_column, array_columns, where, keys,
-                                 decode=False):
+    if connection.dialect.name == "sqlite":
+        # Lengths first (SQLite answers length() from the record header), so
+        # each BLOB is then decoded once, straight into its slice.
+        sized = [sa.func.length(c).label(c.name) for c in array_columns]
+        layout = [(k, [None if n is None else n // w.itemsize for n, w in zip(v, wires,
+                                                                             strict=True)])
+                  for k, v in _selected(connection, key_column, sized, where, keys)]
+        rows: Iterator[tuple[Any, list[Any]]] = _rows(
+            connection, table, key_column, array_columns, where, keys, decode=False)
+    else:
+        fetched = list(_rows(connection, table, key_column, array_columns, where, keys))
+        layout = [(k, [None if v is None else len(v) for v in values]) for k, values in fetched]
+        rows = iter(fetched)
+    row_keys, lengths = _check_layout(table, key_column, array_columns, layout)
+    offsets = np.zeros(len(row_keys) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    flat = {c.name: np.empty(int(offsets[-1]), dtype=_array_type(c).dtype)
+            for c in array_columns}
+    nulls = {c.name: np.zeros(len(row_keys), dtype=bool) for c in array_columns}
+    for i, (row_key, values) in enumerate(rows):
+        if i >= len(row_keys) or row_key != row_keys[i]:
+            raise RuntimeError(f"{table.fullname} changed while it was being read")
+        a, b = offsets[i], offsets[i + 1]
+        for column, wire, value in zip(array_columns, wires, values, strict=True):
+            out = flat[column.name]
+            if value is None:
+                nulls[column.name][i] = True
+                out[a:b] = np.nan if out.dtype.kind == "f" else 0
+            else:
+                out[a:b] = value if isinstance(value, np.ndarray) \
+                    else np.frombuffer(value, dtype=wire)
+    return FlatArrays(np.asarray(row_keys), offsets, flat, nulls)
+
+
+def _check_layout(table: Table, key_column: Column[Any], array_columns: list[Column[Any]],
+                  layout: list[tuple[Any, list[int | None]]]) -> tuple[list[Any], list[int]]:
+    """Return the keys and row lengths, refusing repeated keys and ragged rows."""
+    seen: set[Any] = set()
+    row_keys, lengths = [], []
+    for row_key, sizes in layout:
         if row_key in seen:
             raise ValueError(f"key column {table.fullname}.{key_column.name} is not unique: "
                              f"{row_key!r} appears more than once")
         seen.add(row_key)
-        sizes = {name: len(v) if isinstance(v, np.ndarray) else len(v) // w.itemsize
-                 for name, v, w in zip(names, values, wires, strict=True) if v is not None}
-        if len(set(sizes.values())) > 1:
+        known = {c.name: n for c, n in zip(array_columns, sizes, strict=True) if n is not None}
+        if len(set(known.values())) > 1:
             raise ValueError(f"{table.fullname} row {key_column.name}={row_key!r}: columns "
-                             f"differ in length ({sizes}); read them separately")
+                             f"differ in length ({known}); read them separately")
         row_keys.append(row_key)
-        rows.append(values)
-        lengths.append(next(iter(sizes.values()), 0))
-    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    flat: dict[str, npt.NDArray[Any]] = {}
-    nulls: dict[str, npt.NDArray[np.bool_]] = {}
-    for index, column in enumerate(array_columns):
-        dtype = _array_type(column).dtype
-        out = np.empty(int(offsets[-1]), dtype=dtype)
-        null = np.zeros(len(rows), dtype=bool)
-        for i, values in enumerate(rows):
-            value = values[index]
-            if value is None:
-                null[i] = True
-                out[offsets[i]:offsets[i + 1]] = np.nan if dtype.kind == "f" else 0
-            else:
-                out[offsets[i]:offsets[i + 1]] = value if isinstance(value, np.ndarray) \
-                    else np.frombuffer(value, dtype=wires[index])
-                values[index] = None  # free each row's array once copied
-        flat[column.name], nulls[column.name] = out, null
-    return FlatArrays(np.asarray(row_keys), offsets, flat, nulls)
+        lengths.append(next(iter(known.values()), 0))
+    return row_keys, lengths
 
 
 def _resolve(model_or_table: Any, columns: str | Sequence[str], key: str
@@ -246,6 +260,31 @@ def _array_type(column: Column[Any]) -> NumpyArray:
     return column.type
 
 
+def _statements(connection: Connection, key_column: Column[Any], selected: list[Any],
+                where: Any, keys: Iterable[Any] | None) -> list[sa.Select[Any]]:
+    """Build the queries for ``selected`` in key order (several on SQLite for many keys)."""
+    base = sa.select(key_column, *selected).order_by(key_column)
+    if where is not None:
+        base = base.where(where)
+    if keys is None:
+        return [base]
+    # numpy scalars (e.g. FlatArrays.keys) become Python values the drivers bind.
+    wanted = sorted({k.item() if isinstance(k, np.generic) else k for k in keys})
+    if connection.dialect.name == "postgresql":
+        bind = sa.bindparam("lcdb_keys", wanted, type_=postgresql.ARRAY(key_column.type))
+        return [base.where(key_column == sa.any_(bind))] if wanted else []
+    return [base.where(key_column.in_(wanted[i:i + SQLITE_KEYS_PER_QUERY]))
+            for i in range(0, len(wanted), SQLITE_KEYS_PER_QUERY)]
+
+
+def _selected(connection: Connection, key_column: Column[Any], selected: list[Any],
+              where: Any, keys: Iterable[Any] | None) -> Iterator[tuple[Any, list[Any]]]:
+    """Yield ``(key, [value per selected expression])`` in key order."""
+    for statement in _statements(connection, key_column, selected, where, keys):
+        for row in connection.execute(statement):
+            yield row[0], list(row[1:])
+
+
 def _rows(connection: Connection | Session, table: Table, key_column: Column[Any],
           array_columns: list[Column[Any]], where: Any, keys: Iterable[Any] | None,
           *, decode: bool = True) -> Iterator[tuple[Any, list[Any]]]:
@@ -263,23 +302,7 @@ def _rows(connection: Connection | Session, table: Table, key_column: Column[Any
     # processing; other PostgreSQL drivers get array_send() bytes decoded by the type.
     raw = [sa.type_coerce(c, sa.types.NullType()).label(c.name) for c in array_columns] \
         if binary or not postgres else list(array_columns)
-    base = sa.select(key_column, *raw).order_by(key_column)
-    if where is not None:
-        base = base.where(where)
-    statements: list[sa.Select[Any]]
-    if keys is None:
-        statements = [base]
-    else:
-        # numpy scalars (e.g. FlatArrays.keys) become Python values the drivers bind.
-        wanted = sorted({k.item() if isinstance(k, np.generic) else k for k in keys})
-        if not wanted:
-            return
-        if postgres:
-            bind = sa.bindparam("lcdb_keys", wanted, type_=postgresql.ARRAY(key_column.type))
-            statements = [base.where(key_column == sa.any_(bind))]
-        else:
-            statements = [base.where(key_column.in_(wanted[i:i + SQLITE_KEYS_PER_QUERY]))
-                          for i in range(0, len(wanted), SQLITE_KEYS_PER_QUERY)]
+    statements = _statements(connection, key_column, raw, where, keys)
     wires = [_array_type(c)._wire_dtype for c in array_columns]
     dtypes = [_array_type(c).dtype for c in array_columns]
     for statement in statements:
