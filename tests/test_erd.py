@@ -165,7 +165,8 @@ def test_relationship_cardinality(diagram: str) -> None:
     assert '    Mission ||--o{ MissionCatalog : "host_mission_id"' in lines
     assert '    MissionCatalog ||--o{ Target : "catalog_id"' in lines
     assert '    Observation ||--o{ DataSet : "observation_id"' in lines
-    assert '    DataSet ||--o{ DataSetHierarchy : "source_dataset_id, source_observation_id"' in lines
+    assert ('    DataSet ||--o{ DataSetHierarchy : "source_dataset_id, source_observation_id"'
+            in lines)
     assert '    DataSet ||--o{ DataSetHierarchy : "child_dataset_id, child_observation_id"' in lines
     # Nullable foreign keys: zero or one parent.
     assert '    ProcessingMethod |o--o{ DataSet : "processing_method_id"' in lines
