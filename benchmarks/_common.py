@@ -384,3 +384,18 @@ def run_main(main: Callable[[list[str] | None], int]) -> None:
         print(f"benchmark check failed: {exc}", file=sys.stderr)
         status = 1
     sys.exit(status)
+
+
+def report(benchmark: str, args: Any, title: str, results: Sequence[Result],
+           databases: dict[str, Any], targets: dict[str, Sequence[str]]) -> int:
+    """Fill the ratios, print the table and the targets, write the JSON; return 0."""
+    fill_ratios(results)
+    checks = target_checks(results, targets)
+    print_table(title, results)
+    print_targets(checks)
+    write_json(args.json, {
+        "benchmark": benchmark, "parameters": {k: str(v) if k == "json" else v
+                                               for k, v in vars(args).items()},
+        "machine": machine_info(), "databases": databases,
+        "results": [r.to_dict() for r in results], "targets": checks, "verified": True})
+    return 0

@@ -288,20 +288,11 @@ def main(argv: list[str] | None) -> int:
             with Bench.open(url) as bench:
                 results += run_backend(bench, args, cat, Path(fits_dir) if use_fits else None)
                 databases[backend] = _common.database_info(bench.engine)
-    _common.fill_ratios(results)
-    checks = _common.target_checks(results, {"write": ["copy_rows", "copy_rows_tuples"]})
     title = (f"catalog: {args.rows:,} rows x 13 columns (ORM: {args.orm_rows:,}), best of "
              f"{args.repeat}; MB = 10^6 value bytes ({payload_bytes(cat[:1000]) / 1000:.0f} "
              "per row)")
-    _common.print_table(title, results)
-    _common.print_targets(checks)
-    _common.write_json(args.json, {
-        "benchmark": "catalog", "parameters": {k: str(v) if k == "json" else v
-                                               for k, v in vars(args).items()},
-        "machine": _common.machine_info(), "databases": databases,
-        "results": [r.to_dict() for r in results], "targets": checks, "verified": True})
-    return 0
-
+    return _common.report("catalog", args, title, results, databases,
+                          {"write": ["copy_rows", "copy_rows_tuples"]})
 
 if __name__ == "__main__":
     _common.run_main(main)

@@ -383,20 +383,10 @@ def main(argv: list[str] | None) -> int:
                 if not args.keep:
                     BenchBase.metadata.drop_all(bench.engine)
                     _common.truncate(bench.engine, [DataSet.__table__])
-    _common.fill_ratios(results)
-    checks = _common.target_checks(results, {"write": ["copy_rows"],
-                                             "read": ["read_arrays", "read_arrays_flat"]})
     title = (f"light curves: {args.n:,} x 3 x {args.points:,} float64 "
              f"(dataset: 2 arrays), best of {args.repeat}; MB = 10^6 array bytes")
-    _common.print_table(title, results)
-    _common.print_targets(checks)
-    _common.write_json(args.json, {
-        "benchmark": "lightcurves", "parameters": {k: str(v) if k == "json" else v
-                                                   for k, v in vars(args).items()},
-        "machine": _common.machine_info(), "databases": databases,
-        "results": [r.to_dict() for r in results], "targets": checks, "verified": True})
-    return 0
-
+    return _common.report("lightcurves", args, title, results, databases,
+                          {"write": ["copy_rows"], "read": ["read_arrays", "read_arrays_flat"]})
 
 if __name__ == "__main__":
     _common.run_main(main)
