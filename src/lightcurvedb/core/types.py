@@ -19,7 +19,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from lightcurvedb.core import pgarray
+from lightcurvedb.core import pgarray, pgresults
 
 __all__ = ["ArrayValidationError", "IntegerBool", "NumpyArray", "PathType", "SkyPolygonType",
            "UTCDateTime", "UnixTimestamp", "coerce_array"]
@@ -38,6 +38,8 @@ _PG_ELEMENT_TYPES: dict[np.dtype, types.TypeEngine[Any]] = {
 # psycopg 3 connections opened by any SQLAlchemy pool can send ndarray parameters
 # (why a pool hook: see pgarray.adapt_pooled_connections).
 pgarray.adapt_pooled_connections()
+# ... and read results that carry arrays in binary format (see core.pgresults).
+pgresults.binary_array_results()
 
 
 class ArrayValidationError(ValueError):
