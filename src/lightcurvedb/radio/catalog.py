@@ -53,9 +53,9 @@ import numpy.typing as npt
 from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from lightcurvedb.bulk import upsert_rows
 from lightcurvedb.loaders.report import LoaderError
 from lightcurvedb.radio.sources import Source
-from lightcurvedb.radio.variability import upsert_rows
 
 __all__ = [
     "COLUMN_ALIASES",
@@ -318,8 +318,8 @@ def load_master_sources(session: Session, path: str | pathlib.Path, *, chunk_siz
     if not records:
         return 0
     with session.begin_nested():
-        upsert_rows(session, cast(Table, Source.__table__), records, key=("source_id",),
-                    chunk_size=chunk_size)
+        upsert_rows(session.connection(), Source, records, conflict=["source_id"],
+                    update="all", chunk_size=chunk_size)
         decs = [record["dec_deg"] for record in records]
         _update_confusion(session, min(decs), max(decs), confusion_radius_arcsec / 3600.0)
     for obj in list(session.identity_map.values()):

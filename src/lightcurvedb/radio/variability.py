@@ -26,16 +26,16 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Executable, Float, Table, func, or_, select, type_coerce
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Float, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
+from lightcurvedb.bulk import upsert_rows
 from lightcurvedb.radio.products import AlertHistory, ESECandidate, Photometry, VariabilityStats
 
 __all__ = [
@@ -51,7 +51,6 @@ __all__ = [
     "record_alert",
     "stale_sources",
     "update_variability",
-    "upsert_rows",
     "validate_photometry",
 ]
 
@@ -144,34 +143,6 @@ def flux_statistics(flux: npt.ArrayLike, errors: npt.ArrayLike) -> FluxStatistic
         minimum=float(np.min(f)), maximum=float(np.max(f)), weighted_mean=weighted_mean,
         chi2_nu=float(np.sum(z**2) / (n - 1)) if n > 1 else None,
         sigma_deviation=float(np.max(np.abs(z))))
-
-
-def upsert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *,
-                key: Sequence[str], chunk_size: int = 1000) -> None:
-    """Insert rows, updating those whose ``key`` exists (``INSERT … ON CONFLICT DO UPDATE``).
-
-    Every row must have the same keys; the non-key ones are updated on conflict.
-    PostgreSQL and SQLite only (each has its dialect's insert construct).
-    """
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    index = [table.c[name] for name in key]
-    stmt: Executable
-    if dialect == "postgresql":
-        pg_insert = postgresql.insert(table)
-        stmt = pg_insert.on_conflict_do_update(
-            index_elements=index,
-            set_={name: pg_insert.excluded[name] for name in rows[0] if name not in key})
-    elif dialect == "sqlite":
-        lite_insert = sqlite.insert(table)
-        stmt = lite_insert.on_conflict_do_update(
-            index_elements=index,
-            set_={name: lite_insert.excluded[name] for name in rows[0] if name not in key})
-    else:
-        raise NotImplementedError(f"upsert is not implemented for {dialect}")
-    for start in range(0, len(rows), chunk_size):
-        session.execute(stmt, list(rows[start:start + chunk_size]))
 
 
 def stale_sources(session: Session) -> list[str]:
@@ -275,8 +246,8 @@ def update_variability(session: Session, *, source_ids: Iterable[str] | None = N
         for source_id, group in itertools.groupby(rows, key=lambda row: row.source_id):
             records.append(_stats_row(source_id, list(group), now))
     with session.begin_nested():
-        upsert_rows(session, cast(Table, VariabilityStats.__table__), records, key=("source_id",),
-                    chunk_size=chunk_size)
+        upsert_rows(session.connection(), VariabilityStats, records, conflict=["source_id"],
+                    update="all", chunk_size=chunk_size)
     written = {record["source_id"] for record in records}
     for obj in list(session.identity_map.values()):
         if isinstance(obj, VariabilityStats) and obj.source_id in written:
