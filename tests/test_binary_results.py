@@ -40,7 +40,7 @@ mixed = sa.Table(
     sa.Column("doc", sa.JSON),
     sa.Column("flux", NumpyArray("float64")), sa.Column("bits", NumpyArray("int16")))
 
-ROW = {"id": 1, "small": -32768, "real": 1.5, "double": -0.0, "money": decimal.Decimal("-12.3456"),
+ROW = {"id": 1, "small": -32768, "real": 1.1, "double": -0.0, "money": decimal.Decimal("-12.3456"),
        "name": "Ångström ✓", "note": "", "flag": False,
        "at": dt.datetime(2026, 11, 25, 12, 0, 0, 123456, tzinfo=dt.UTC),
        "naive": dt.datetime(1999, 12, 31, 23, 59, 59), "day": dt.date(2000, 2, 29),
@@ -48,7 +48,7 @@ ROW = {"id": 1, "small": -32768, "real": 1.5, "double": -0.0, "money": decimal.D
        "path": pathlib.Path("/data/tess/s0001.fits"), "colour": Colour.BLUE,
        "doc": {"a": [1, 2.5, None]}, "flux": np.array([np.nan, -np.inf, 1e300]),
        "bits": np.array([-1, 0, 32767], dtype=np.int16)}
-SCALARS = ["id", "small", "real", "double", "money", "name", "note", "flag", "at", "naive", "day",
+SCALARS = ["id", "small", "double", "money", "name", "note", "flag", "at", "naive", "day",
            "clock", "uid", "blob", "path"]
 
 
@@ -122,3 +122,12 @@ def test_binary_safe_unwraps_decorators(engine):
     assert not binary_safe(sa.JSON(), dialect)
     assert not binary_safe(sa.ARRAY(sa.Integer), dialect)
     assert not binary_safe(sa.types.NullType(), dialect)
+    assert not binary_safe(sa.REAL(), dialect) and not binary_safe(sa.Float(24), dialect)
+    assert binary_safe(sa.Float(), dialect) and binary_safe(sa.Float(53), dialect)
+
+
+def test_real_next_to_an_array_reads_as_alone(engine, table, formats):
+    with engine.connect() as connection:
+        alone = connection.execute(sa.select(table.c.real)).scalar_one()
+        with_array = connection.execute(sa.select(table.c.real, table.c.flux)).one()[0]
+    assert alone == with_array == 1.1

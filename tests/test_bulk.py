@@ -391,7 +391,7 @@ def test_footprints_copy(session: Session, backend: str) -> None:
     square = SkyPolygon(((150.5, 2.25), (150.75, 2.25), (150.75, 2.5), (150.5, 2.5)))
     rows = [{"name": "bulk wake ✓", "region": GeometricRegion.WAKE_INNER, "footprint": square},
             {"name": "bulk tip", "region": GeometricRegion.TIP,
-             "footprint": [(10.0, -5.0), (10.5, -5.0), (10.25, -4.5)], "description": None}]
+             "footprint": [(10.0, -5.0), (10.5, -5.0), (10.25, -4.5)]}]
     assert copy_rows(session.connection(), RegionOfInterest, rows) == 2
     got = {r.name: r for r in session.scalars(
         select(RegionOfInterest).where(RegionOfInterest.name.like("bulk %")))}
@@ -441,6 +441,16 @@ def test_missing_key_and_short_tuple_name_the_row(session: Session) -> None:
         copy_rows(session.connection(), PhotometricSource, tuples,
                   columns=["name", "description"])
     assert _count_named(session, "keys ") == 0
+
+
+def test_a_later_dict_with_keys_the_first_lacks_is_refused(session: Session) -> None:
+    rows = [{"name": "later 0"}, {"name": "later 1", "description": "kept?"}]
+    with pytest.raises(BulkLoadError, match="row 1: keys 'description' are not among the "
+                                            "columns taken from the first row"):
+        copy_rows(session.connection(), PhotometricSource, rows)
+    assert _count_named(session, "later ") == 0
+    # Naming the columns says which keys to take; the others are ignored on purpose.
+    assert copy_rows(session.connection(), PhotometricSource, rows, columns=["name"]) == 2
 
 
 def _count_named(session: Session, prefix: str) -> int:

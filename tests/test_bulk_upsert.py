@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from lightcurvedb.bulk import BulkLoadError, UpsertResult, copy_rows, upsert_rows
@@ -259,3 +259,18 @@ def test_existing_id_under_another_key_is_refused(session: Session) -> None:
                     update="all")
     assert session.scalars(select(DataSet.observation_id)
                            .where(DataSet.target_id == target.id)).all() == [first.id]
+
+
+@pytest.mark.parametrize("update", [None, "all"])
+def test_one_id_twice_under_two_observations_is_refused(session: Session, update) -> None:
+    target = factories.TargetFactory()
+    first, second = factories.ObservationFactory(), factories.ObservationFactory()
+    session.flush()
+    next_id = (session.scalar(select(func.max(DataSet.id))) or 0) + 1000
+    rows = [{"id": next_id, "target_id": target.id, "observation_id": obs.id,
+             "values": np.arange(float(n))} for n, obs in ((2, first), (3, second))]
+    with pytest.raises(BulkLoadError, match=f"id={next_id} appears more than once in the input "
+                                            r"\(rows 0 and 1\)"):
+        upsert_rows(session.connection(), DataSet, rows, conflict=["id", "observation_id"],
+                    update=update)
+    assert session.scalars(select(DataSet.id).where(DataSet.target_id == target.id)).all() == []

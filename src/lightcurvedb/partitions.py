@@ -168,8 +168,10 @@ def _add_partition(connection: Connection, parent: str, name: str, bound: str,
             stashed.append((table, stash))
         connection.exec_driver_sql(f"DELETE FROM {q_default} WHERE {belongs}")
     # CREATE ... (LIKE) + ATTACH takes a SHARE UPDATE EXCLUSIVE lock on the parent, where
-    # CREATE TABLE ... PARTITION OF would take ACCESS EXCLUSIVE: readers and writers of the
-    # other partitions carry on. STORAGE and COMPRESSION come along with LIKE.
+    # CREATE TABLE ... PARTITION OF would take ACCESS EXCLUSIVE; the DEFAULT partition is
+    # still locked ACCESS EXCLUSIVE (checked for the new partition's rows) until commit,
+    # so queries that may touch it (any not pruned to one partition) wait for the
+    # caller's transaction. STORAGE and COMPRESSION come along with LIKE.
     connection.exec_driver_sql(
         f"CREATE TABLE {q_new} (LIKE {q_parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
         "INCLUDING STORAGE INCLUDING COMPRESSION INCLUDING COMMENTS)")

@@ -25,11 +25,14 @@ MISSING = object()
 
 
 class RowLengthError(ValueError):
-    """A tuple row has the wrong number of values (``offset``: rows after ``start``)."""
+    """A row does not fit the columns: wrong number of values, or unexpected dict keys.
 
-    def __init__(self, offset: int, expected: int, got: int) -> None:
+    ``offset`` counts rows after ``start``.
+    """
+
+    def __init__(self, offset: int, message: str) -> None:
         self.offset = offset
-        super().__init__(f"expected {expected} values, got {got}")
+        super().__init__(message)
 
 
 @dataclass
@@ -119,12 +122,16 @@ class _IterableSource(Source):
         first = next(iterator, None)
         self.total = None if total is None else max(total, 0)
         self.dicts = isinstance(first, dict)
+        self.same_keys = False
         if first is None:
             self.exhausted, self.total = True, 0
             self.names = list(columns or default_names)
             self.rows: Iterator[Any] = iter(())
             return
         self.names = list(columns or (first.keys() if self.dicts else default_names))
+        # Columns taken from the first dict: a later dict with other keys would
+        # otherwise lose those values silently.
+        self.same_keys = self.dicts and columns is None
         self.rows = itertools.islice(itertools.chain([first], iterator), start, None)
 
     def _getter(self) -> Callable[[Any], Sequence[Any]]:
@@ -148,10 +155,17 @@ class _IterableSource(Source):
                 except KeyError:
                     values = tuple(row.get(name, MISSING) for name in names)
                     missing = True
+                if self.same_keys and len(row) > n_names:
+                    extra = sorted(set(row) - set(names))
+                    if extra:
+                        raise RowLengthError(offset + len(buffer), (
+                            f"keys {', '.join(map(repr, extra))} are not among the columns "
+                            "taken from the first row; pass columns= to choose them"))
             else:
                 values = row
                 if len(values) != n_names:
-                    raise RowLengthError(offset + len(buffer), n_names, len(values))
+                    raise RowLengthError(offset + len(buffer),
+                                         f"expected {n_names} values, got {len(values)}")
             buffer.append(values)
             for i in wide_positions:
                 buffered_bytes += _raw_size(values[i])

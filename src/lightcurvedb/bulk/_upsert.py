@@ -277,6 +277,17 @@ class _Merge:
         others = [c for c in self.key.columns if c not in pk]
         if not pk or not others or not set(pk) < set(self.key.columns):
             return
+        pks = ", ".join(f"s.{q(c)}" for c in pk)
+        twice = self._exec(
+            f"SELECT {pks}, min(s.{q(_ORDINAL)}), max(s.{q(_ORDINAL)}) FROM {self.stage} AS s "
+            f"WHERE {' AND '.join(f's.{q(c)} IS NOT NULL' for c in pk)} GROUP BY {pks} "
+            f"HAVING count(*) > 1 ORDER BY min(s.{q(_ORDINAL)}) LIMIT 1").first()
+        if twice is not None:
+            shown = ", ".join(f"{c}={v!r}" for c, v in zip(pk, twice, strict=False))
+            raise BulkLoadError(None, int(twice[-1]), None,
+                                f"{shown} appears more than once in the input (rows "
+                                f"{twice[-2]} and {twice[-1]}) under different "
+                                f"{', '.join(others)}: a primary key names one row")
         same = " AND ".join(f"e.{q(c)} = s.{q(c)}" for c in pk)
         differs = " OR ".join(f"e.{q(c)} IS DISTINCT FROM s.{q(c)}" if self.postgres
                               else f"e.{q(c)} IS NOT s.{q(c)}" for c in others)

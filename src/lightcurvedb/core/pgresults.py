@@ -7,8 +7,9 @@ as hexadecimal and psycopg decodes it again: about 90 MB/s here against about
 150 MB/s in binary. :func:`binary_array_results` switches the cursor of each
 statement that selects an array column to binary results -- but only when
 every column of the result has a type whose binary form psycopg loads into the
-same Python value as its text form (integers, floats, numerics, strings,
-booleans, dates and times, UUIDs, bytes, arrays of lightcurvedb). Statements
+same Python value as its text form (integers, double-precision floats,
+numerics, strings, booleans, dates and times, UUIDs, bytes, arrays of
+lightcurvedb; not 4-byte ``real``, whose text form is the shortest decimal). Statements
 with anything else (enums, JSON, PostGIS geometry, SQL arrays, untyped
 expressions) keep text results, so their values are exactly what they were.
 """
@@ -50,7 +51,18 @@ def binary_safe(type_: types.TypeEngine[Any], dialect: Dialect) -> bool:
         return True
     while isinstance(type_, types.TypeDecorator):
         type_ = type_.load_dialect_impl(dialect)
+    if isinstance(type_, types.Float) and _is_real(type_, dialect):
+        return False  # text gives 1.1, binary the stored float4 1.100000023841858
     return isinstance(type_, _SAFE) and not isinstance(type_, _UNSAFE)
+
+
+def _is_real(type_: types.Float[Any], dialect: Dialect) -> bool:
+    """Tell whether a float type is PostgreSQL's 4-byte ``real``."""
+    compiled = type_.compile(dialect=dialect).upper()
+    if compiled in ("REAL", "FLOAT4"):
+        return True
+    precision = getattr(type_, "precision", None)
+    return compiled.startswith("FLOAT") and precision is not None and precision <= 24
 
 
 def _to_binary(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
