@@ -146,6 +146,41 @@ def test_empty_table_loads_nothing(session, galaxy, tmp_path):
     assert count(session, galaxy) == 0
 
 
+def write_table(path: pathlib.Path, *columns: fits.Column) -> pathlib.Path:
+    """A one-table FITS file of TARGETID 1..n, RA and DEC (the NOT NULL ones), plus ``columns``."""
+    n = len(columns[0].array)
+    fits.BinTableHDU.from_columns([
+        fits.Column(name="TARGETID", format="K", array=np.arange(1, n + 1)),
+        fits.Column(name="RA", format="D", array=np.full(n, 10.0)),
+        fits.Column(name="DEC", format="D", array=np.full(n, 20.0)), *columns]).writeto(path)
+    return path
+
+
+def test_tnull_is_in_stored_units_not_scaled_ones(session, galaxy, tmp_path):
+    """TNULL is a raw stored value; astropy hands out values with TZERO/TSCAL applied."""
+    # ZWARN: unsigned 32-bit by the TZERO = 2**31 convention, TNULL = raw 0 = physical 2**31.
+    path = write_table(tmp_path / "scaled.fits",
+                       fits.Column(name="ZWARN", format="J", bzero=2**31, null=0,
+                                   array=np.array([0, 2**31, 5, 2**32 - 1], dtype=np.uint32)),
+                       fits.Column(name="LOGMSTAR", format="I", null=-32768,
+                                   array=np.array([2, -32768, 0, -32767], dtype=np.int16)))
+    # LOGMSTAR = raw * 0.5 + 10, added to the header only, so the stored integers stay.
+    fits.setval(path, "TSCAL5", value=0.5, ext=1, after="TNULL5")
+    fits.setval(path, "TZERO5", value=10.0, ext=1, after="TSCAL5")
+    with fits.open(path) as hdul:  # the raw stored integers: row 1 holds TNULL in both
+        raw = {name: np.recarray.field(hdul[1].data, name).tolist() for name in ("ZWARN",
+                                                                                "LOGMSTAR")}
+    assert raw == {"ZWARN": [-2**31, 0, 5 - 2**31, 2**31 - 1],
+                   "LOGMSTAR": [2, -32768, 0, -32767]}
+    report = load_fits_catalog(session, path, galaxy, chunk_rows=3)
+    got = galaxy_rows(session, galaxy)
+    assert [r.zwarn for r in got] == [0, None, 5, 2**32 - 1]
+    assert [r.logmstar for r in got] == [11.0, None, 10.0, -16373.5]
+    zwarn = report.column("ZWARN")
+    assert (zwarn.null_count, zwarn.min, zwarn.max) == (1, 0, 2**32 - 1)
+    assert report.column("LOGMSTAR").null_count == 1
+
+
 # -- validation ---------------------------------------------------------------------------
 
 
@@ -172,6 +207,22 @@ def test_null_rate_above_the_limit_refused(session, galaxy, tmp_path):
     with pytest.raises(CatalogValidationError, match=r"LOGMSTAR: null rate 0\.0300 %"):
         load_fits_catalog(session, path, galaxy, max_null_rate=0.0002)
     assert count(session, galaxy) == 0
+
+
+def test_max_null_rate_names_in_any_case_and_loaded_only(session, galaxy, tmp_path):
+    path = write_fastspec_catalog(tmp_path / "nulls3.fits", 1_000, seed=2,
+                                  nulls={"LOGMSTAR": 3})
+    with pytest.raises(CatalogValidationError, match=r"LOGMSTAR: null rate 0\.3000 %"):
+        load_fits_catalog(session, path, galaxy, max_null_rate={"logmstar": 0.002})
+    assert len(stored(session)) == 1
+    with pytest.raises(ValueError, match="max_null_rate: column LogMstar_Median is not "
+                                         "loaded into catalog_test_galaxy") as caught:
+        load_fits_catalog(session, path, galaxy, max_null_rate={"LogMstar_Median": 0.1})
+    assert not isinstance(caught.value, LoaderError)
+    with pytest.raises(ValueError, match="max_null_rate: column sfr is not loaded"):
+        load_fits_catalog(session, path, galaxy, max_null_rate={"sfr": 0.1},
+                          columns={"TARGETID": "targetid", "RA": "ra", "DEC": "dec"})
+    assert count(session, galaxy) == 0 and len(stored(session)) == 1
 
 
 def test_duplicate_keys_detected_across_chunks_and_nothing_written(session, galaxy, tmp_path):
@@ -333,6 +384,20 @@ def test_missing_file_hdu_and_column(session, galaxy, tmp_path):
     not_fits.write_text("not a FITS file\n")
     with pytest.raises(LoaderError, match="notes.fits"):
         load_fits_catalog(session, not_fits, galaxy)
+    assert count(session, galaxy) == 0 and stored(session) == []
+
+
+def test_text_that_is_not_ascii(session, galaxy, tmp_path):
+    survey = np.array([b"main"] * 7, dtype="S4")
+    survey[5] = b"caf\xe9"  # Latin-1: FITS text columns are ASCII
+    path = write_table(tmp_path / "latin1.fits",
+                       fits.Column(name="SURVEY", format="4A", array=survey))
+    with fits.open(path) as hdul:
+        assert np.recarray.field(hdul[1].data, "SURVEY")[5] == b"caf\xe9"
+    with pytest.raises(LoaderError, match=r"latin1\.fits: column SURVEY, row 5: byte 0xe9 "
+                                          r".*is not ASCII") as caught:
+        load_fits_catalog(session, path, galaxy, chunk_rows=4)
+    assert caught.value.path == path.absolute()
     assert count(session, galaxy) == 0 and stored(session) == []
 
 

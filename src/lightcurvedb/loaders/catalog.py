@@ -37,14 +37,16 @@ from lightcurvedb.loaders.catalog_fits import (
     file_sha256,
     native_column,
     open_catalog_table,
+    read_column,
     row_chunks,
 )
-from lightcurvedb.loaders.catalog_report import CatalogLoadReport, judge
+from lightcurvedb.loaders.catalog_report import CatalogLoadReport, by_fits_column, judge
 from lightcurvedb.loaders.catalog_validation import (
     ColumnStats,
     KeyCheck,
     null_mask,
     storage_problem,
+    table_nulls,
 )
 from lightcurvedb.loaders.progress import ProgressBar
 from lightcurvedb.loaders.report import LoaderError
@@ -139,7 +141,7 @@ def _validate(connection: Connection, path: pathlib.Path, table_hdu: Any, table:
     n_rows = report.rows_in_file
     data = table_hdu.data
     sample = data[0:0]
-    nulls = {name: table_hdu.columns[name].null for name, _ in plan}
+    nulls = table_nulls(table_hdu, [name for name, _ in plan])
     for name, dest in plan:
         problem = storage_problem(name, np.asarray(sample[name]), dest)
         if problem:
@@ -156,11 +158,11 @@ def _validate(connection: Connection, path: pathlib.Path, table_hdu: Any, table:
                      unit="rows") as bar:
         for start, stop in row_chunks(n_rows, chunk_rows):
             chunk = data[start:stop]
+            read = {name: read_column(path, chunk, name, start) for name, _ in plan}
             for (name, _), stats in zip(plan, report.columns, strict=True):
-                values = native_column(chunk[name])
-                stats.update(values, null_mask(values, nulls[name]))
+                stats.update(read[name], null_mask(read[name], nulls[name]))
             if keys is not None:
-                key_values = [native_column(chunk[name]) for name in key]
+                key_values = [read[name] for name in key]
                 keys.update(key_values)
                 if check_existing:
                     count, found = _existing_keys(connection, table,
@@ -192,7 +194,7 @@ def _write(connection: Connection, path: pathlib.Path, table_hdu: Any, table: Ta
            chunk_rows: int, progress: bool) -> int:
     """Second pass: write every chunk with ``copy_rows`` (NULL for null entries)."""
     names = [dest.name for _, dest in plan] + list(constants)
-    nulls = {name: table_hdu.columns[name].null for name, _ in plan}
+    nulls = table_nulls(table_hdu, [name for name, _ in plan])
     written = 0
     with ProgressBar(n_rows, label=f"load {path.name}", enabled=progress, unit="rows") as bar:
         for start, stop in row_chunks(n_rows, chunk_rows):
@@ -294,12 +296,13 @@ def load_fits_catalog(bind: Engine | Connection | Session, path: str | os.PathLi
     chunk_rows : int, optional
         Rows read, checked and written at a time.
     ranges : mapping of str to (float, float), optional
-        FITS column -> inclusive bounds of its non-null values.
+        FITS column (any case; it must be loaded) -> inclusive bounds of its
+        non-null values.
     expected_rows : int, optional
         The row count the table must have.
     max_null_rate : float or mapping of str to float, optional
         Highest allowed fraction of nulls (0.0002 = 0.02 %), for every loaded
-        column or per FITS column.
+        column or per FITS column (any case; it must be loaded).
     constants : mapping of str to object, optional
         Table column -> value given to every row (e.g. ``{"catalog_id": 3}``);
         also narrows the already-present-key check.
@@ -319,8 +322,10 @@ def load_fits_catalog(bind: Engine | Connection | Session, path: str | os.PathLi
     ------
     LoaderError
         Naming the file, for a missing or unreadable file, a missing HDU or
-        column, a truncated file, or a variable-length column; nothing is
-        stored.
+        column, a truncated file, a variable-length column, or text that is
+        not ASCII (naming the column and row); nothing is stored.
+    ValueError
+        For ``ranges`` or ``max_null_rate`` naming a column that is not loaded.
     CatalogValidationError
         A :class:`LoaderError` for a file that failed a check (duplicate or
         already-present keys, values the destination cannot hold, nulls in
@@ -344,6 +349,11 @@ def load_fits_catalog(bind: Engine | Connection | Session, path: str | os.PathLi
         plan = _plan(source, table_hdu, dest, columns, fixed)
         key_columns = _key(source, table_hdu, dest, plan, key)
         report.key_columns = key_columns
+        loaded_names = [name for name, _ in plan]
+        upper_ranges = by_fits_column("ranges", ranges, loaded_names, dest.fullname)
+        if isinstance(max_null_rate, Mapping):
+            max_null_rate = by_fits_column("max_null_rate", max_null_rate, loaded_names,
+                                           dest.fullname)
         earlier = connection.execute(
             select(CatalogValidation.id).where(
                 CatalogValidation.sha256 == digest, CatalogValidation.hdu == label,
@@ -355,11 +365,6 @@ def load_fits_catalog(bind: Engine | Connection | Session, path: str | os.PathLi
             report.skipped = report.loaded = True
             report.validation_id = earlier[0]
             return report
-        upper_ranges = {name.upper(): bounds for name, bounds in (ranges or {}).items()}
-        loaded_names = {name.upper() for name, _ in plan}
-        for name in upper_ranges:
-            if name not in loaded_names:
-                raise ValueError(f"ranges: column {name} is not loaded into {dest.fullname}")
         _validate(connection, source, table_hdu, dest, plan, key_columns, report, fixed,
                   upper_ranges, chunk_rows, progress)
         stopping = judge(report, [dest for _, dest in plan], expected_rows=expected_rows,

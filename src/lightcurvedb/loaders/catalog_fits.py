@@ -23,7 +23,8 @@ from astropy.io import fits
 
 from lightcurvedb.loaders.report import LoaderError, refuse_if_fits_warned
 
-__all__ = ["dtype_label", "file_sha256", "native_column", "open_catalog_table", "row_chunks"]
+__all__ = ["dtype_label", "file_sha256", "native_column", "open_catalog_table", "read_column",
+           "row_chunks"]
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -93,6 +94,43 @@ def native_column(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
     if values.dtype.kind in "US":
         return np.char.rstrip(values.astype(str))
     return values.astype(values.dtype.newbyteorder("="), copy=False)
+
+
+def read_column(path: pathlib.Path, chunk: Any, name: str, first_row: int = 0
+                ) -> npt.NDArray[Any]:
+    """Return :func:`native_column` of column ``name`` of a chunk; refuse non-ASCII text.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file, for the message.
+    chunk : astropy.io.fits.FITS_rec
+        Rows ``first_row`` onwards of the table.
+    name : str
+        The column.
+    first_row : int, optional
+        The chunk's first row in the table (0-based), for the message.
+
+    Raises
+    ------
+    LoaderError
+        Naming the file, the column and the first row whose text holds a byte
+        that is not ASCII (FITS text columns are ASCII by the standard).
+    """
+    values = chunk[name]
+    try:
+        return native_column(values)
+    except UnicodeDecodeError:
+        pass
+    for row, cells in enumerate(np.asarray(values).reshape(len(values), -1)):
+        for cell in cells:
+            try:
+                cell.decode("ascii")
+            except UnicodeDecodeError as exc:
+                raise LoaderError(path, f"column {name}, row {first_row + row}: byte "
+                                        f"0x{cell[exc.start]:02x} of {bytes(cell)!r} is not "
+                                        "ASCII (FITS text columns hold ASCII only)") from None
+    raise LoaderError(path, f"column {name}: text that is not ASCII")  # pragma: no cover
 
 
 def row_chunks(n_rows: int, chunk_rows: int) -> Iterator[tuple[int, int]]:

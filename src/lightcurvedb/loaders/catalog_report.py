@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import pathlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from astropy.table import Table
@@ -21,7 +21,9 @@ from sqlalchemy import Column
 from lightcurvedb.loaders.catalog_validation import ColumnStats, value_problem
 from lightcurvedb.models.validation import CatalogValidation
 
-__all__ = ["CatalogLoadReport", "format_value", "judge"]
+__all__ = ["CatalogLoadReport", "by_fits_column", "format_value", "judge"]
+
+_V = TypeVar("_V")
 
 _HEADINGS = ("column", "FITS column", "dtype", "nulls", "null rate", "min", "max", "range",
              "outside")
@@ -244,6 +246,44 @@ class CatalogLoadReport:
                    created_at=row.created_at)
 
 
+def by_fits_column(option: str, values: Mapping[str, _V] | None, loaded: Iterable[str],
+                   destination: str) -> dict[str, _V]:
+    """Key a per-column option by upper-cased FITS column name; refuse columns not loaded.
+
+    Parameters
+    ----------
+    option : str
+        The option's name, for the message (``"ranges"``, ``"max_null_rate"``).
+    values : mapping of str to object or None
+        FITS column -> setting, the column named in any case.
+    loaded : iterable of str
+        The FITS columns being loaded.
+    destination : str
+        The destination table, for the message.
+
+    Returns
+    -------
+    dict
+        The settings keyed by upper-cased column name (empty for None).
+
+    Raises
+    ------
+    ValueError
+        Naming the option and the column, for a column that is not loaded or
+        one given twice (in two cases).
+    """
+    known = {name.upper() for name in loaded}
+    keyed: dict[str, _V] = {}
+    for name, value in (values or {}).items():
+        if name.upper() not in known:
+            raise ValueError(f"{option}: column {name} is not loaded into {destination} "
+                             f"(loaded: {', '.join(sorted(known))})")
+        if name.upper() in keyed:
+            raise ValueError(f"{option}: column {name} is given twice")
+        keyed[name.upper()] = value
+    return keyed
+
+
 def judge(report: CatalogLoadReport, destinations: Sequence[Column[Any]], *,
           expected_rows: int | None = None,
           max_null_rate: float | Mapping[str, float] | None = None,
@@ -282,14 +322,18 @@ def judge(report: CatalogLoadReport, destinations: Sequence[Column[Any]], *,
         if problem and problem not in fatal:
             fatal.append(problem)
     tolerated = []
+    limits: dict[str, float | None]
+    if isinstance(max_null_rate, Mapping):  # FITS column names in any case
+        limits = {name.upper(): rate for name, rate in max_null_rate.items()}
+    else:
+        limits = {stats.fits_column.upper(): max_null_rate for stats in report.columns}
     for stats in report.columns:
         if stats.range_violations:
             lo, hi = stats.range or (None, None)
             tolerated.append(f"column {stats.fits_column}: {stats.range_violations:,} value(s) "
                              f"outside [{lo}, {hi}] (min {format_value(stats.min)}, "
                              f"max {format_value(stats.max)})")
-        limit = max_null_rate.get(stats.fits_column.upper()) if isinstance(
-            max_null_rate, Mapping) else max_null_rate
+        limit = limits.get(stats.fits_column.upper())
         if limit is not None and stats.null_count > limit * stats.rows * (1 + 1e-12):
             tolerated.append(f"column {stats.fits_column}: null rate "
                              f"{100 * stats.null_rate:.4f} % ({stats.null_count:,} of "

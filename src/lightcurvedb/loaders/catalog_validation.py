@@ -20,10 +20,50 @@ from sqlalchemy.types import BigInteger, SmallInteger
 
 from lightcurvedb.core.types import NumpyArray
 
-__all__ = ["ColumnStats", "KeyCheck", "null_mask", "storage_problem", "value_problem"]
+__all__ = ["ColumnStats", "KeyCheck", "null_mask", "physical_null", "storage_problem",
+           "table_nulls", "value_problem"]
 
 #: Bits of the declared integer types: what an integer column can hold.
 _INTEGER_BITS = ((SmallInteger, 16), (BigInteger, 64), (Integer, 32))
+
+
+def physical_null(column: Any, dtype: npt.DTypeLike) -> int | float | None:
+    """Return the value a FITS integer column's ``TNULL`` reads as, scaled like the data.
+
+    ``TNULL`` is in stored units, but astropy applies ``TSCAL`` and ``TZERO``
+    to what it reads (a ``J`` column with ``TZERO = 2**31`` comes back as
+    ``uint32``; one with ``TSCAL = 0.5`` as ``float64``), so the marker is
+    scaled the same way before it is compared with the values.
+
+    Parameters
+    ----------
+    column : astropy.io.fits.Column
+        The column (``null``, ``bscale``, ``bzero`` and ``format`` are read).
+    dtype : numpy.dtype
+        The dtype astropy reads the column as.
+
+    Returns
+    -------
+    int, float or None
+        The physical null marker: an exact ``int`` when the column reads as
+        integers, the ``float64`` astropy computes (``TNULL * TSCAL + TZERO``)
+        when it reads as floats; None when the column has no ``TNULL`` or is
+        not an integer column (``TNULL`` applies to integer columns only).
+    """
+    null = column.null
+    if null is None or isinstance(null, str) or column.format.format not in ("B", "I", "J", "K"):
+        return None
+    bscale = 1 if column.bscale in ("", None) else column.bscale
+    bzero = 0 if column.bzero in ("", None) else column.bzero
+    if np.dtype(dtype).kind in "iu":  # unscaled, or astropy's unsigned-integer convention
+        return int(null) * int(bscale) + int(bzero)
+    return float(np.float64(int(null)) * bscale + bzero)
+
+
+def table_nulls(table_hdu: Any, names: list[str]) -> dict[str, int | float | None]:
+    """Return :func:`physical_null` of each named column of a binary table HDU."""
+    sample = table_hdu.data[0:0]
+    return {name: physical_null(table_hdu.columns[name], sample[name].dtype) for name in names}
 
 
 def null_mask(values: npt.NDArray[Any], tnull: Any = None) -> npt.NDArray[np.bool_] | None:
@@ -33,21 +73,23 @@ def null_mask(values: npt.NDArray[Any], tnull: Any = None) -> npt.NDArray[np.boo
     ----------
     values : numpy.ndarray
         One chunk of one column as astropy reads it (strings already decoded).
-    tnull : int, optional
-        The column's ``TNULL``: the integer that marks a missing value.
+    tnull : int or float, optional
+        The column's ``TNULL`` in the units of ``values``, i.e. scaled by
+        ``TSCAL``/``TZERO`` as :func:`physical_null` returns it.
 
     Returns
     -------
     numpy.ndarray of bool or None
-        NaN in float columns, ``TNULL`` in integer columns, empty (or blank)
-        strings in text columns. Array-valued columns and logicals have no
-        nulls (None).
+        NaN in float columns, ``TNULL`` in integer columns (also when scaled
+        to floats), empty (or blank) strings in text columns. Array-valued
+        columns and logicals have no nulls (None).
     """
     if values.ndim != 1:
         return None
     kind = values.dtype.kind
     if kind == "f":
-        return np.isnan(values)
+        nan = np.isnan(values)
+        return nan if tnull is None else nan | np.asarray(values == tnull)
     if kind in "iu" and tnull is not None:
         return np.asarray(values == tnull)
     if kind in "US":
