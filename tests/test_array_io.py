@@ -11,13 +11,13 @@ from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, undefer
 
 import lightcurvedb
+from array_support import DTYPES, extremes, same_bits
 from lightcurvedb.core import pgarray
 from lightcurvedb.core.pgarray import decode_array, encode_array
 from lightcurvedb.core.types import NumpyArray
 from lightcurvedb.models import DataSet
 from lightcurvedb.testing import factories
 
-DTYPES = ("bool", "int16", "int32", "int64", "float32", "float64")
 # PostgreSQL's own names and OIDs (pg_type.dat), written out independently of the code.
 PG_NAMES = {"bool": "boolean", "int16": "smallint", "int32": "integer", "int64": "bigint",
             "float32": "real", "float64": "double precision"}
@@ -25,22 +25,6 @@ ELEMENT_OIDS = {"bool": 16, "int16": 21, "int32": 23, "int64": 20, "float32": 70
                 "float64": 701}
 CASTS = {"bool": "bool", "int16": "int2", "int32": "int4", "int64": "int8",
          "float32": "float4", "float64": "float8"}
-
-
-def extremes(name: str) -> np.ndarray:
-    dtype = np.dtype(name)
-    if dtype.kind == "b":
-        return np.array([True, False, False, True])
-    if dtype.kind == "i":
-        info = np.iinfo(dtype)
-        return np.array([info.min, -1, 0, 1, info.max], dtype=dtype)
-    info = np.finfo(dtype)
-    return np.array([info.min, -0.0, 0.0, info.tiny, 1 / 3, info.max, np.nan, np.inf, -np.inf],
-                    dtype=dtype)
-
-
-def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
-    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
 
 
 # --- the codec alone ----------------------------------------------------------------

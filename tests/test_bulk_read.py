@@ -7,34 +7,18 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from array_support import DTYPES, extremes, same_bits
 from lightcurvedb.bulk import FlatArrays, _read, read_arrays, read_arrays_flat
 from lightcurvedb.core import pgarray
 from lightcurvedb.core.types import NumpyArray
 from lightcurvedb.models import DataSet
 from lightcurvedb.testing import factories
 
-DTYPES = ("bool", "int16", "int32", "int64", "float32", "float64")
-
 scratch = sa.MetaData()
 arrays = sa.Table("bulk_read_scratch", scratch,
                   sa.Column("id", sa.Integer, primary_key=True),
                   sa.Column("label", sa.String(20)),
                   *(sa.Column(f"a_{n}", NumpyArray(n)) for n in DTYPES))
-
-
-def extremes(name: str) -> np.ndarray:
-    dtype = np.dtype(name)
-    if dtype.kind == "b":
-        return np.array([True, False, True])
-    if dtype.kind == "i":
-        info = np.iinfo(dtype)
-        return np.array([info.min, -1, 0, 1, info.max], dtype=dtype)
-    info = np.finfo(dtype)
-    return np.array([info.min, -0.0, info.tiny, info.max, np.nan, np.inf, -np.inf], dtype=dtype)
-
-
-def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
-    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
 
 
 @pytest.fixture

@@ -10,11 +10,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import StatementError
 
+from array_support import DTYPES, extremes
 from lightcurvedb.core.types import ArrayValidationError, NumpyArray, PathType, UTCDateTime
 from lightcurvedb.models import DataSet, FITSFrame
 from lightcurvedb.testing import factories
-
-DTYPES = ("bool", "int16", "int32", "int64", "float32", "float64")
 
 scratch = sa.MetaData()
 arrays = sa.Table(
@@ -34,21 +33,9 @@ def connection(session):
     return conn
 
 
-def _extremes(name: str) -> np.ndarray:
-    dtype = np.dtype(name)
-    if dtype.kind == "b":
-        return np.array([True, False, True])
-    if dtype.kind == "i":
-        info = np.iinfo(dtype)
-        return np.array([info.min, -1, 0, 1, info.max], dtype=dtype)
-    info = np.finfo(dtype)
-    return np.array([info.min, -0.0, info.tiny, 1 / 3, info.max, np.nan, np.inf, -np.inf],
-                    dtype=dtype)
-
-
 @pytest.mark.parametrize("name", DTYPES)
 def test_round_trip_keeps_dtype_and_every_bit(connection, name):
-    values = _extremes(name)
+    values = extremes(name)
     connection.execute(arrays.insert(), {"id": 1, f"a_{name}": values})
     back = connection.execute(sa.select(arrays.c[f"a_{name}"])).scalar_one()
     assert isinstance(back, np.ndarray)
