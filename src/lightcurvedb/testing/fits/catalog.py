@@ -67,8 +67,8 @@ class CatalogColumn:
         return fits.Column(name=self.name, format=self.format, unit=self.unit, null=self.null)
 
 
-#: The ``FASTSPEC`` table (HDU 1).
-FASTSPEC_COLUMNS: tuple[CatalogColumn, ...] = (
+#: Identification and redshift columns that both tables carry, in this order.
+_SHARED_COLUMNS: tuple[CatalogColumn, ...] = (
     CatalogColumn("TARGETID", "K"),
     CatalogColumn("SURVEY", "4A"),
     CatalogColumn("PROGRAM", "6A"),
@@ -77,6 +77,10 @@ FASTSPEC_COLUMNS: tuple[CatalogColumn, ...] = (
     CatalogColumn("DEC", "D", "deg"),
     CatalogColumn("Z", "D"),
     CatalogColumn("ZWARN", "K", null=-1),
+)
+
+#: The ``FASTSPEC`` table (HDU 1).
+FASTSPEC_COLUMNS: tuple[CatalogColumn, ...] = _SHARED_COLUMNS + (
     CatalogColumn("RCHI2", "E"),
     CatalogColumn("VDISP", "E", "km / s"),
     CatalogColumn("AV", "E", "mag"),
@@ -89,15 +93,7 @@ FASTSPEC_COLUMNS: tuple[CatalogColumn, ...] = (
 )
 
 #: The ``METADATA`` table (HDU 2), row-aligned with ``FASTSPEC``.
-METADATA_COLUMNS: tuple[CatalogColumn, ...] = (
-    CatalogColumn("TARGETID", "K"),
-    CatalogColumn("SURVEY", "4A"),
-    CatalogColumn("PROGRAM", "6A"),
-    CatalogColumn("HEALPIX", "J", null=-1),
-    CatalogColumn("RA", "D", "deg"),
-    CatalogColumn("DEC", "D", "deg"),
-    CatalogColumn("Z", "D"),
-    CatalogColumn("ZWARN", "K", null=-1),
+METADATA_COLUMNS: tuple[CatalogColumn, ...] = _SHARED_COLUMNS + (
     CatalogColumn("DELTACHI2", "D"),
     CatalogColumn("SPECTYPE", "6A"),
 )
