@@ -456,3 +456,22 @@ def test_a_later_dict_with_keys_the_first_lacks_is_refused(session: Session) -> 
 def _count_named(session: Session, prefix: str) -> int:
     return session.scalar(select(func.count()).select_from(PhotometricSource)
                           .where(PhotometricSource.name.like(f"{prefix}%")))
+
+
+def test_float_precisions_copy_as_the_column_stores_them(engine: Engine) -> None:
+    # FLOAT(p) is real (4 bytes) for p <= 24 and double precision above: the
+    # binary COPY must send what the column is, whatever SQLAlchemy calls it.
+    from sqlalchemy import Float
+
+    metadata = MetaData()
+    table = SATable(f"bulk_floats_{uuid.uuid4().hex[:8]}", metadata,
+                    Column("id", Integer, primary_key=True), Column("single", Float(24)),
+                    Column("double", Float(53)), Column("plain", Float()))
+    metadata.create_all(engine)
+    try:
+        with engine.begin() as connection:
+            assert copy_rows(connection, table, [(1, 1.5, 1 / 3, -0.25)]) == 1
+            row = connection.execute(select(table)).one()
+        assert row == (1, 1.5, 1 / 3, -0.25)
+    finally:
+        metadata.drop_all(engine)

@@ -23,7 +23,7 @@ from lightcurvedb.bulk._rows import (
     prepare,
     resolve_table,
 )
-from lightcurvedb.bulk._wire import PostgresWriter, SQLiteWriter, pg_type_name, qualified_name
+from lightcurvedb.bulk._wire import PostgresWriter, SQLiteWriter, qualified_name
 
 __all__ = ["BulkLoadError", "copy_rows"]
 
@@ -117,6 +117,8 @@ def copy_rows(bind: Connection | Engine, model_or_table: Any, rows: Any, *,
     table = resolve_table(model_or_table)
     prepared = prepare(connection, table, rows, columns, start)
     writer = make_writer(connection, qualified_name(connection, table), prepared)
+    if commit_each_chunk and connection.in_transaction():
+        connection.commit()  # only prepare()'s read of the column types ran in it
     with RowProgress(prepared.total, label=table.name, enabled=progress) as bar:
         if commit_each_chunk:
             return _write_committing(connection, writer, prepared, chunk_size, chunk_bytes,
@@ -148,7 +150,8 @@ def make_writer(connection: Connection, name: str, prepared: PreparedRows,
         names.insert(0, ordinal)
     if connection.dialect.name != "postgresql":
         return SQLiteWriter(connection, name, names)
-    types = [pg_type_name(c, connection.dialect) for c in prepared.columns]
+    assert prepared.wire_types is not None  # prepared on PostgreSQL
+    types = list(prepared.wire_types)
     if ordinal is not None:
         types.insert(0, "int8")
     return PostgresWriter(connection, name, names, types)

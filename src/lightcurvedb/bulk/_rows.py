@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, processors
 from lightcurvedb.bulk import _binary
 from lightcurvedb.bulk._sources import MISSING, RawChunk, RowLengthError, Source, open_source
 from lightcurvedb.bulk._sources import _slice_column as slice_column
-from lightcurvedb.bulk._wire import pg_type_name, polygon_ewkb
+from lightcurvedb.bulk._wire import pg_wire_types, polygon_ewkb
 from lightcurvedb.core.types import NumpyArray, SkyPolygonType
 
 __all__ = ["BulkLoadError", "Chunk", "ColumnRows", "PreparedRows", "chunks", "prepare",
@@ -115,7 +115,7 @@ class PreparedRows:
     #: Chunks hold :class:`ColumnRows` (numpy columns kept as arrays) rather
     #: than tuples: for the binary ``COPY`` encoder (PostgreSQL).
     columnar: bool = False
-    #: With ``columnar``: each column's psycopg type name (see :func:`pg_type_name`).
+    #: With ``columnar``: each column's psycopg type name (see :func:`pg_wire_types`).
     wire_types: list[str] | None = None
 
     @property
@@ -142,7 +142,7 @@ def prepare(connection: Connection, table: Table, rows: Any, columns: Sequence[s
     wide = {c.name for c in cols if isinstance(c.type, (NumpyArray, LargeBinary, SkyPolygonType))}
     total = 0 if source.exhausted else source.total
     columnar = connection.dialect.name == "postgresql"
-    wire_types = [pg_type_name(c, connection.dialect) for c in cols] if columnar else None
+    wire_types = pg_wire_types(connection, table, cols) if columnar else None
     return PreparedRows(table, names, cols, defaults, processors, wide, source, total,
                         columnar=columnar, wire_types=wire_types)
 

@@ -6,7 +6,6 @@ sky polygons as EWKB (SRID 4326), which PostGIS's binary input accepts.
 
 from __future__ import annotations
 
-import re
 import struct
 from collections.abc import Sequence
 from typing import Any
@@ -19,7 +18,7 @@ from lightcurvedb.bulk import _binary
 from lightcurvedb.core import pgarray
 from lightcurvedb.core.types import SkyPolygonType
 
-__all__ = ["PostgresWriter", "SQLiteWriter", "pg_type_name", "polygon_ewkb", "qualified_name"]
+__all__ = ["PostgresWriter", "SQLiteWriter", "pg_wire_types", "polygon_ewkb", "qualified_name"]
 
 #: WKB geometry type of a polygon with the EWKB "SRID present" flag set.
 _EWKB_POLYGON_WITH_SRID = 3 | 0x20000000
@@ -68,7 +67,7 @@ class SQLiteWriter:
 class PostgresWriter:
     """Binary ``COPY name (...) FROM STDIN`` through psycopg 3.
 
-    ``types`` are the psycopg type names of the columns (see :func:`pg_type_name`).
+    ``types`` are the psycopg type names of the columns (see :func:`pg_wire_types`).
     Rows held column-wise (``ColumnRows`` of :mod:`._rows`) whose columns are
     all of types :mod:`._binary` encodes go out as whole blocks of binary
     ``COPY`` built with numpy; any block it cannot encode exactly (and every
@@ -135,29 +134,36 @@ class PostgresWriter:
         copy.write(_binary.TRAILER)
 
 
-#: Type names SQLAlchemy renders that psycopg's registry knows under another name
-#: (a bare ``FLOAT`` is PostgreSQL's ``double precision``).
-_SQL_ALIASES = {"float": "float8", "double": "float8"}
+def pg_wire_types(connection: Connection, table: Table, columns: list[Column[Any]]) -> list[str]:
+    """Return the psycopg type names to send ``columns`` of ``table`` as in binary ``COPY``.
 
-
-def pg_type_name(column: Column[Any], dialect: Any) -> str:
-    """Return the psycopg type name to send ``column`` as in binary ``COPY``.
-
-    ``float8[]``, ``varchar``; enums take their text form (``text``) and sky
-    polygons their EWKB (``bytea``): binary ``COPY`` carries no type OIDs, so
-    the server reads those bytes with the column's own binary input function.
+    Binary ``COPY`` carries no type OIDs: the server reads each field with the
+    column's own binary input function, so the names come from the column
+    types PostgreSQL actually created (one catalog query; e.g. SQLAlchemy's
+    ``FLOAT(24)`` is ``real``): ``float8[]``, ``varchar``. Enums and other
+    user-defined types take their text form (``text``), sky polygons their
+    EWKB (``bytea``).
     """
-    if isinstance(column.type, SkyPolygonType):
-        return "bytea"
-    compiled = column.type.compile(dialect=dialect).lower()
-    name = re.sub(r"\(.*?\)", "", compiled).strip()
-    if name.startswith("geometry"):
-        raise TypeError(f"copy_rows can COPY PostGIS columns only as SkyPolygonType; "
-                        f"{column.table.name}.{column.name} is {compiled!r}")
     from psycopg.postgres import types
 
-    base = name.removesuffix("[]")
-    info = types.get(_SQL_ALIASES.get(base, base))
-    if info is None:  # enums and other user-defined types take their text form
-        return "text[]" if name.endswith("[]") else "text"
-    return info.name + ("[]" if name.endswith("[]") else "")
+    catalog = {name: (oid, type_name, is_array) for name, oid, type_name, is_array in
+               connection.exec_driver_sql(
+                   "SELECT a.attname, a.atttypid, t.typname, t.typcategory = 'A' "
+                   "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                   "WHERE a.attrelid = %(table)s::regclass AND a.attnum > 0 "
+                   "AND NOT a.attisdropped", {"table": qualified_name(connection, table)})}
+    names = []
+    for column in columns:
+        oid, type_name, is_array = catalog[column.name]
+        if isinstance(column.type, SkyPolygonType):
+            names.append("bytea")
+            continue
+        if type_name == "geometry":
+            raise TypeError(f"copy_rows can COPY PostGIS columns only as SkyPolygonType; "
+                            f"{table.name}.{column.name} is {column.type!r}")
+        info = types.get(oid)
+        if info is None:  # enums and other user-defined types take their text form
+            names.append("text[]" if is_array else "text")
+        else:
+            names.append(info.name + ("[]" if oid == info.array_oid else ""))
+    return names
