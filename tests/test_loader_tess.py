@@ -263,8 +263,8 @@ def _flip_a_data_byte(source: pathlib.Path, dest: pathlib.Path) -> None:
 
 
 BAD_FILES = {
-    "truncated": (write_truncated_copy, "truncated or corrupt FITS file (Error validating "
-                                        "header for HDU #1: cannot reshape array"),
+    "truncated": (write_truncated_copy, "truncated or corrupt FITS file (File may have been "
+                                        "truncated: actual file length"),
     "truncated_header": (lambda s, d: write_truncated_copy(s, d, keep_fraction=0.01),
                          "truncated or corrupt FITS file"),
     "missing_lightcurve": (write_without_hdu, "no 'LIGHTCURVE' HDU (found: PRIMARY, APERTURE)"),
@@ -275,8 +275,7 @@ BAD_FILES = {
                         "the LIGHTCURVE table lacks column(s) QUALITY"),
     "tic_mismatch": (write_with_ticid_mismatch, f"TIC id mismatch: TICID {A} in the primary "
                                                 f"header but {A + 1} in the LIGHTCURVE header"),
-    "bad_checksum": (_flip_a_data_byte, "truncated or corrupt FITS file (Checksum verification "
-                                        "failed"),
+    "bad_checksum": (_flip_a_data_byte, "checksum mismatch: HDU 1 ('LIGHTCURVE'): "),
     "not_a_cadence": (lambda s, d: _rewrite_header(s, d, 1, TIMEDEL=300 / 86400),
                       "TIMEDEL = 0.00347"),
     "bad_ccd": (lambda s, d: _rewrite_header(s, d, 0, CCD=5), "invalid SECTOR/CAMERA/CCD 1/1/5"),

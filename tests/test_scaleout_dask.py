@@ -168,7 +168,7 @@ def test_map_over_two_workers_equals_a_sequential_load(cluster_client, spoc_dir,
     assert sorted(reasons) == sorted(bad_files.values())
     assert "no 'LIGHTCURVE' HDU" in reasons[bad_files["no_lightcurve"]]
     assert "TIC id mismatch" in reasons[bad_files["tic_mismatch"]]
-    assert reasons[bad_files["junk"]].startswith("truncated or corrupt FITS file")
+    assert reasons[bad_files["junk"]].startswith("not a FITS file")
     assert reasons[bad_files["truncated"]].startswith("truncated or corrupt FITS file")
     assert migrations.current(empty_database_url) == migrations.heads()
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import pathlib
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +17,8 @@ import numpy as np
 import numpy.typing as npt
 from astropy.io import fits
 
-from lightcurvedb.loaders.report import LoaderError, refuse_if_fits_warned
+from lightcurvedb.loaders.fitsfile import read_fits
+from lightcurvedb.loaders.report import LoaderError
 from lightcurvedb.missions.tess import CADENCES_SECONDS
 
 __all__ = ["REQUIRED_COLUMNS", "SPOC_PATTERNS", "SpocLightCurve", "read_spoc_lightcurve"]
@@ -167,8 +167,6 @@ def _parse(path: pathlib.Path, hdul: fits.HDUList) -> SpocLightCurve:
         pdc_method=None if method is None else str(method).strip())
 
 
-
-
 def read_spoc_lightcurve(path: str | os.PathLike[str]) -> SpocLightCurve:
     """Read and validate a SPOC light-curve file; write nothing.
 
@@ -185,28 +183,13 @@ def read_spoc_lightcurve(path: str | os.PathLike[str]) -> SpocLightCurve:
     ------
     LoaderError
         If the file is missing, truncated or corrupt (any astropy warning or
-        error while reading, checksum mismatches included; other warnings are
-        passed on), lacks the ``LIGHTCURVE`` or
+        error while reading; a ``CHECKSUM`` or ``DATASUM`` that does not match
+        the HDU's bytes, see :func:`~lightcurvedb.loaders.fitsfile.open_fits`;
+        other warnings are passed on), lacks the ``LIGHTCURVE`` or
         ``APERTURE`` HDU, a required keyword or column, has TIC ids that differ
         between the primary and ``LIGHTCURVE`` headers, an invalid
         sector/camera/CCD, a ``TIMEDEL`` that is no TESS cadence, or cadence
         numbers that do not increase.
     """
     path = pathlib.Path(path)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            with fits.open(path, memmap=False, lazy_load_hdus=False, checksum=True) as hdul:
-                refuse_if_fits_warned(path, caught)
-                record = _parse(path, hdul)
-                refuse_if_fits_warned(path, caught)
-        except LoaderError:
-            raise
-        except FileNotFoundError:
-            raise LoaderError(path, "no such file") from None
-        except (OSError, ValueError, TypeError, KeyError, IndexError) as exc:
-            refuse_if_fits_warned(path, caught)
-            raise LoaderError(path, f"truncated or corrupt FITS file ({exc})") from None
-    for other in caught:  # not about the file (e.g. deprecations): let them through
-        warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
-    return record
+    return read_fits(path, lambda hdul, _content: _parse(path, hdul))

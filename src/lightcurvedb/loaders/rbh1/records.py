@@ -13,10 +13,8 @@ stage that failed.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import pathlib
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +22,7 @@ from typing import Any
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyError
 
+from lightcurvedb.loaders.fitsfile import FitsContent, read_fits
 from lightcurvedb.loaders.rbh1.geometry import (
     GridRecord,
     RBH1FileError,
@@ -32,7 +31,6 @@ from lightcurvedb.loaders.rbh1.geometry import (
     read_wcs_solution,
 )
 from lightcurvedb.loaders.rbh1.introspect import FILE_TYPE_INFO, classify_hdul
-from lightcurvedb.loaders.report import refuse_if_fits_warned
 from lightcurvedb.rbh1 import DataLevel, InstrumentType
 
 __all__ = ["EXCLUSION_REASONS", "HEADER_KEYWORDS", "RBH1File", "read_rbh1_file"]
@@ -82,7 +80,8 @@ class RBH1File:
         :class:`~lightcurvedb.rbh1.InstrumentType` and
         :class:`~lightcurvedb.rbh1.DataLevel` of the type.
     sha256, file_size_bytes, n_extensions
-        The file's bytes: digest, size, number of HDUs.
+        SHA-256 of the uncompressed bytes (a gzipped copy has the same),
+        size on disk, number of HDUs.
     values : dict
         Zone-0 header values by field (see :data:`HEADER_KEYWORDS`) plus
         ``date_obs`` (aware UTC datetime), ``rootname`` and (HST) ``visit_id``.
@@ -222,7 +221,8 @@ def read_rbh1_file(path: str | os.PathLike[str]) -> RBH1File:
     ------
     lightcurvedb.loaders.rbh1.geometry.RBH1FileError
         If the file is missing, truncated or corrupt (any astropy warning
-        while opening it, checksum mismatches included), describes no RBH-1
+        while reading it; a ``CHECKSUM``/``DATASUM`` that does not match the
+        HDU's bytes, see :func:`~lightcurvedb.loaders.fitsfile.open_fits`), describes no RBH-1
         product, lacks its ``SCI`` HDU or a required keyword (stage
         ``observations``); if a file type that needs a sky WCS (flc, drc,
         s3d) has ``CRVAL1/2 = 0/0``, a non-finite or singular CD/PC matrix
@@ -230,28 +230,14 @@ def read_rbh1_file(path: str | os.PathLike[str]) -> RBH1File:
         wavelengths cannot be read or do not increase (``spectral_grids``).
     """
     path = pathlib.Path(path)
-    try:
-        with path.open("rb") as stream:
-            sha256 = hashlib.file_digest(stream, "sha256").hexdigest()
-    except FileNotFoundError:
-        raise RBH1FileError(path, "no such file") from None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            with fits.open(path, memmap=False, lazy_load_hdus=False, checksum=True) as hdul:
-                refuse_if_fits_warned(path, caught, RBH1FileError)
-                found, values, frame, wcs, excluded, grid, notes = _parse(path, hdul)
-                n_extensions = len(hdul)
-                refuse_if_fits_warned(path, caught, RBH1FileError)
-        except RBH1FileError:
-            raise
-        except (OSError, ValueError, TypeError, KeyError, IndexError, VerifyError) as exc:
-            refuse_if_fits_warned(path, caught, RBH1FileError)
-            raise RBH1FileError(path, f"truncated or corrupt FITS file ({exc})") from None
-    for other in caught:  # not about the file (e.g. deprecations): let them through
-        warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
+
+    def parse(hdul: fits.HDUList, content: FitsContent) -> tuple[Any, ...]:
+        return (*_parse(path, hdul), len(hdul), content)
+
+    found, values, frame, wcs, excluded, grid, notes, n_extensions, content = read_fits(
+        path, parse, error=RBH1FileError)
     instrument, level = FILE_TYPE_INFO[found.file_type][1:3]
     return RBH1File(path=path, file_type=found.file_type, instrument=instrument,
-                    data_level=level, sha256=sha256, file_size_bytes=path.stat().st_size,
+                    data_level=level, sha256=content.sha256, file_size_bytes=content.size_bytes,
                     n_extensions=n_extensions, values=values, frame=frame, wcs=wcs,
                     wcs_excluded_reason=excluded, grid=grid, notes=notes)
