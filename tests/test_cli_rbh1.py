@@ -91,7 +91,8 @@ def test_failed_file_is_listed_and_exit_status_is_1(env, url, rbh1_dir, tmp_path
     assert lines[:3] == [
         "RBH-1 files: 9 files: 8 loaded, 0 skipped, 1 failed",
         "failed:",
-        f"  {bad}: CRVAL1/2 = 0/0 in SCI,1: no celestial WCS, but s3d files need one"]
+        f"  {bad}: no celestial WCS in SCI,1: CTYPE1/2 = 'RA---TAN'/'DEC--TAN', CRVAL1/2 = "
+        "0.0/0.0: s3d files need a celestial (RA/Dec) WCS"]
     assert rows(url, RBH1Observation) == 8  # the good files are committed
 
 

@@ -37,15 +37,50 @@ def test_tess_tree_has_four_cameras_of_four_ccds_and_is_idempotent(session):
         tess.tess_ccd(session, 5, 1)
 
 
-@pytest.mark.parametrize(("create", "path"), [
-    (hst.create_hst_instruments, "HST > WFC3 > UVIS"),
-    (jwst.create_jwst_instruments, "JWST > NIRSpec > IFU"),
+@pytest.mark.parametrize(("create", "path", "nodes"), [
+    (hst.create_hst_instruments, "HST > WFC3 > UVIS", 3),
+    # JWST > NIRSpec > IFU and the IFU's two detectors, NRS1 and NRS2
+    (jwst.create_jwst_instruments, "JWST > NIRSpec > IFU", 5),
 ])
-def test_hst_and_jwst_trees(session, create, path):
+def test_hst_and_jwst_trees(session, create, path, nodes):
     leaf = create(session)
     assert leaf.path == path
     assert create(session) is leaf
-    assert _instrument_count(session) == 3
+    assert _instrument_count(session) == nodes
+
+
+@pytest.mark.parametrize(("exp_type", "mode"), [
+    ("NRS_IFU", "IFU"), ("NRS_FIXEDSLIT", "Fixed slit"), ("NRS_MSASPEC", "MOS"),
+    ("NRS_BRIGHTOBJ", "BOTS"), ("nrs_ifu ", "IFU")])
+def test_nirspec_exposure_types_map_to_modes_and_detectors(session, exp_type, mode):
+    node, detector = jwst.jwst_instrument(session, "NIRSPEC", exp_type, "nrs2")
+    assert node.path == f"JWST > NIRSpec > {mode}"
+    assert detector.path == f"JWST > NIRSpec > {mode} > NRS2" and detector.parent is node
+    assert jwst.jwst_instrument(session, "NIRSPEC", exp_type, "NRS2") == (node, detector)
+
+
+def test_jwst_modes_of_other_instruments_are_named_by_exp_type(session):
+    node, detector = jwst.jwst_instrument(session, "MIRI", "MIR_MRS", "MIRIFULONG")
+    assert detector.path == "JWST > MIRI > MIR_MRS > MIRIFULONG"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("NIRSPEC", "NRS_SPECTRUM", "NRS1"), "EXP_TYPE = 'NRS_SPECTRUM' is not a NIRSpec exposure"),
+    (("NIRSPEC", "NRS_IFU", "NRS3"), "DETECTOR = 'NRS3' is not a NIRSpec detector (NRS1, NRS2)"),
+    (("NIRSPECTRO", "NRS_IFU", "NRS1"), "INSTRUME = 'NIRSPECTRO' is not a JWST instrument"),
+])
+def test_unknown_jwst_keywords_are_named(session, args, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        jwst.jwst_instrument(session, *args)
+    assert _instrument_count(session) == 0
+
+
+def test_hst_detectors_map_to_the_tree(session):
+    assert hst.hst_detector(session, "WFC3", "ir").path == "HST > WFC3 > IR"
+    assert hst.hst_detector(session, "acs", "WFC").path == "HST > ACS > WFC"
+    assert hst.hst_detector(session, "WFC3", "UVIS") is hst.create_hst_instruments(session)
+    with pytest.raises(ValueError, match="DETECTOR = 'WFC' is not a WFC3 detector"):
+        hst.hst_detector(session, "WFC3", "WFC")
 
 
 # -- quality bits ----------------------------------------------------------------------------
@@ -203,6 +238,32 @@ def test_frames_are_polymorphic_per_file_type(session):
         ("HSTFLCFrame", "flc"), ("HSTDRCFrame", "drc"), ("JWSTS3DFrame", "s3d"),
         ("TESSFFIFrame", None)]
     assert frames[0].rootname == "iexo01abq"
+
+
+def _ffi(observation, camera, ccd, cadence=4_000_123):
+    return tess.TESSFFIFrame(
+        observation=observation, cadence=cadence, bitpix=-32, naxis=2,
+        naxis_values=[2136, 2078], camera=camera, ccd=ccd, start_btjd=1325.3,
+        end_btjd=1325.32, exposure_time=0.0197,
+        file_path=f"/data/tess2018206192942-s0001-{camera}-{ccd}-0120-s_ffic.fits")
+
+
+def test_the_16_ccd_images_of_one_ffi_cadence_are_distinct_frames(session):
+    observations = {}
+    for camera in range(1, 5):
+        for ccd in range(1, 5):
+            observations[camera, ccd] = tess.TESSObservation(
+                instrument=tess.tess_ccd(session, camera, ccd), sector=1, cadence_seconds=1800)
+            session.add(observations[camera, ccd])
+    session.add_all(_ffi(obs, camera, ccd) for (camera, ccd), obs in observations.items())
+    session.flush()
+    frames = session.scalars(sa.select(tess.TESSFFIFrame)).all()
+    assert len(frames) == 16 and {fr.cadence for fr in frames} == {4_000_123}
+    assert sorted(fr.instrument.path for fr in frames) == sorted(
+        f"TESS > Camera {c} > CCD {d}" for c in range(1, 5) for d in range(1, 5))
+    with pytest.raises(sa.exc.IntegrityError), session.begin_nested():
+        session.add(_ffi(observations[(2, 3)], 2, 3))     # the same CCD and cadence again
+        session.flush()
 
 
 def test_deleting_a_tess_observation_removes_its_subclass_row(session, backend):

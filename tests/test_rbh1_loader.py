@@ -20,6 +20,7 @@ from astropy.io import fits
 from astropy.wcs import WCS
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lightcurvedb.core.geometry import SkyPolygon, convex_hull
@@ -35,7 +36,7 @@ from lightcurvedb.loaders.rbh1 import (
 from lightcurvedb.loaders.rbh1 import store as store_module
 from lightcurvedb.loaders.rbh1.geometry import RBH1FileError
 from lightcurvedb.loaders.rbh1.introspect import classify_hdul
-from lightcurvedb.loaders.rbh1.records import read_rbh1_file
+from lightcurvedb.loaders.rbh1.records import EXCLUSION_REASONS, read_rbh1_file
 from lightcurvedb.missions._common import cadence_from_mjd
 from lightcurvedb.missions.hst import HSTFLCFrame, HSTObservation
 from lightcurvedb.missions.jwst import JWSTObservation, JWSTS3DFrame
@@ -138,16 +139,43 @@ class TestFullSet:
         flc = session.scalars(select(HSTFLCFrame).order_by(HSTFLCFrame.id)).first()
         assert (flc.naxis, list(flc.naxis_values)) == (2, [128, 64])
         assert _path(flc.observation.instrument) == ["HST", "WFC3", "UVIS"]
-        cube = session.scalars(select(JWSTS3DFrame)).first()
-        assert list(cube.naxis_values) == [12, 12, 1447]
+        assert _path(flc.instrument) == ["HST", "WFC3", "UVIS"]
+        cube = session.scalars(select(JWSTS3DFrame).order_by(JWSTS3DFrame.rootname)).first()
+        assert cube.rootname.endswith("_nrs1") and list(cube.naxis_values) == [12, 12, 1447]
         assert _path(cube.observation.instrument) == ["JWST", "NIRSpec", "IFU"]
+        assert _path(cube.instrument) == ["JWST", "NIRSpec", "IFU", "NRS1"]
         # 12 visits x 2 filters, plus the 2 skycell mosaics ("all" visits); 3 JWST observations
         assert session.scalar(select(func.count()).select_from(HSTObservation)) == 26
         jwst = session.scalars(select(JWSTObservation)).all()
         assert sorted(o.observation_number for o in jwst) == [1, 2, 3]
         assert {(o.grating, o.filter_name, o.exposure_type) for o in jwst} == {
             ("G140M", "F100LP", "NRS_IFU")}
-        assert all(o.exposure_time == pytest.approx(6 * 2918.0) for o in jwst)
+        # three exposures each, every one read by both detectors: counted once
+        assert all(o.exposure_time == pytest.approx(3 * 2918.0) for o in jwst)
+
+    def test_nirspec_detector_pairs_are_distinct_frames(self, loaded):
+        session = loaded[0]
+        rows = session.execute(
+            select(RBH1Observation.file_type, FITSFrame.cadence, Instrument.name,
+                   RBH1Observation.file_name)
+            .join(RBH1Observation.frame).join(FITSFrame.instrument)
+            .where(RBH1Observation.file_type.in_(("cal", "x1d", "s3d")))).all()
+        per_detector = Counter((kind, detector) for kind, _, detector, _ in rows)
+        assert per_detector == {("cal", "NRS1"): 8, ("cal", "NRS2"): 8, ("x1d", "NRS1"): 9,
+                                ("x1d", "NRS2"): 9, ("s3d", "NRS1"): 9, ("s3d", "NRS2"): 9}
+        for kind in ("cal", "x1d", "s3d"):       # the two detectors share every exposure start
+            starts = {d: sorted(c for k, c, det, _ in rows if k == kind and det == d)
+                      for d in ("NRS1", "NRS2")}
+            assert starts["NRS1"] == starts["NRS2"] and len(set(starts["NRS1"])) == \
+                len(starts["NRS1"])
+        assert all(f"_{detector.lower()}_" in name for _, _, detector, name in rows)
+        # each flc shares its exposure start with the drc drizzled from it
+        hst = dict(session.execute(select(RBH1Observation.file_name, FITSFrame.cadence)
+                                   .join(RBH1Observation.frame)).all())
+        shared = [name for name in hst if name.endswith("_flc.fits")
+                  and name.replace("_flc", "_drc") in hst]
+        assert len(shared) == 68
+        assert all(hst[name] == hst[name.replace("_flc", "_drc")] for name in shared)
 
     def test_wcs_solutions_and_exclusions(self, loaded):
         session = loaded[0]
@@ -159,8 +187,10 @@ class TestFullSet:
         assert Counter(kind for kind, _ in excluded) == SEED_EXCLUDED
         for kind, reason in excluded:
             assert reason.startswith(f"{kind}: ")
-            assert ("1-D extracted spectrum" in reason if kind == "x1d"
-                    else "CRVAL1/2 = 0.0/0.0, no celestial WCS" in reason)
+            # what the cal SCI headers hold: CRVAL1/2 = 0/0 and no CTYPE1/2
+            assert reason == (EXCLUSION_REASONS["x1d"] if kind == "x1d" else
+                              "cal: intermediate 2-D detector image before cube building: no "
+                              "celestial WCS in SCI: CTYPE1/2 missing, CRVAL1/2 = 0.0/0.0")
         methods = session.execute(select(RBH1Observation.file_type,
                                          WCSSolution.footprint_method, WCSSolution.n_chips)
                                   .join(WCSSolution.observation).distinct()).all()
@@ -406,6 +436,24 @@ def _bad_zero_crval_flc(small, out):
     return write_with_zero_crval(small["flc"][1], out / "iexo90acq_flc.fits")
 
 
+def _bad_no_ctype(small, out):
+    return _edited(small["drc"][1], out / "iexo90aeq_drc.fits", "SCI",
+                   remove=("CTYPE1", "CTYPE2", "CRVAL1", "CRVAL2"))
+
+
+def _edited(source, dest, extname, remove=(), **cards):
+    """Copy ``source`` with cards of every ``extname`` HDU removed or set; checksums redone."""
+    with fits.open(source) as hdul:
+        copy = fits.HDUList([hdu.copy() for hdu in hdul])
+    for hdu in copy:
+        if hdu.name == extname:
+            for key in remove:
+                hdu.header.remove(key)
+            hdu.header.update(cards)
+    copy.writeto(dest, checksum=True)
+    return dest
+
+
 def _bad_nan_cd(small, out):
     return write_with_nan_cd(small["flc"][1], out / "iexo90adq_flc.fits")
 
@@ -418,9 +466,14 @@ BAD_FILES = {
     "truncated": (_bad_truncated, "observations", "truncated or corrupt FITS file"),
     "missing_sci": (_bad_no_sci, "observations", "no 'SCI' HDU (found: PRIMARY, WHT, CTX)"),
     "zero_crval_s3d": (_bad_zero_crval, "wcs_solutions",
-                       "CRVAL1/2 = 0/0 in SCI,1: no celestial WCS, but s3d files need one"),
+                       "no celestial WCS in SCI,1: CTYPE1/2 = 'RA---TAN'/'DEC--TAN', CRVAL1/2 = "
+                       "0.0/0.0: s3d files need a celestial (RA/Dec) WCS"),
     "zero_crval_flc": (_bad_zero_crval_flc, "wcs_solutions",
-                       "CRVAL1/2 = 0/0 in SCI,1: no celestial WCS, but flc files need one"),
+                       "no celestial WCS in SCI,1: CTYPE1/2 = 'RA---TAN'/'DEC--TAN', CRVAL1/2 = "
+                       "0.0/0.0: flc files need a celestial (RA/Dec) WCS"),
+    "no_celestial_wcs": (_bad_no_ctype, "wcs_solutions",
+                         "no celestial WCS in SCI,1: CTYPE1/2 and CRVAL1/2 missing: drc files "
+                         "need a celestial (RA/Dec) WCS"),
     "nan_cd": (_bad_nan_cd, "wcs_solutions", "CD1_1 = NaN in SCI,1 is not a finite number"),
     "nan_pc": (_bad_nan_pc, "wcs_solutions", "PC1_1 = NaN in SCI,1 is not a finite number"),
 }
@@ -487,6 +540,48 @@ def test_strict_stops_at_the_first_failure_and_closes_the_stages(session, small_
     assert {r.status for r in runs} == {"failed"} and len(runs) == 3
     assert all(r.error_message.startswith("run stopped: ") for r in runs)
     assert session.scalar(select(func.count()).select_from(RBH1Observation)) == 0
+
+
+@pytest.mark.parametrize(("kind", "cards", "reason"), [
+    ("cal", {"EXP_TYPE": "NRS_FIXEDSLIT"},
+     "not an RBH-1 product: EXP_TYPE = 'NRS_FIXEDSLIT' (fixed-slit spectroscopy); RBH-1 takes "
+     "NIRSpec IFU files (EXP_TYPE = 'NRS_IFU')"),
+    ("x1d", {"EXP_TYPE": "NRS_MSASPEC"},
+     "not an RBH-1 product: EXP_TYPE = 'NRS_MSASPEC' (multi-object spectroscopy with the "
+     "micro-shutter assembly)"),
+    ("s3d", {"EXP_TYPE": "NRS_SPECTRA"}, "EXP_TYPE = 'NRS_SPECTRA' (not a NIRSpec exposure "
+                                         "type)"),
+    ("flc", {"DETECTOR": "IR"}, "not an RBH-1 product: DETECTOR = 'IR' (RBH-1 takes WFC3/UVIS "
+                                "flc and drc files)"),
+    ("s3d", {"DETECTOR": "NRS3"}, "DETECTOR = 'NRS3' is not a NIRSpec detector (NRS1, NRS2)"),
+])
+def test_other_modes_and_detectors_are_refused_not_misfiled(session, small_set, tmp_path, kind,
+                                                            cards, reason):
+    bad = _edited(small_set[kind][0], tmp_path / small_set[kind][0].name, "PRIMARY", **cards)
+    report = load_rbh1_directory(session, bad, progress=False)
+    assert report.failed == [bad] and reason in report.failures[0][1]
+    assert session.scalar(select(func.count()).select_from(FITSFrame)) == 0
+    assert session.scalar(select(func.count()).select_from(Instrument)) == 0
+
+
+def test_the_same_detector_and_exposure_twice_is_refused(session, small_set, tmp_path):
+    cube = small_set["s3d"][0]
+    copy = shutil.copy(cube, tmp_path / "renamed_s3d.fits")
+    report = load_rbh1_directory(session, [cube, copy], progress=False)
+    assert report.loaded == [cube] and report.failed == [copy]
+    assert report.failures[0][1].startswith(
+        "another s3d file of detector NRS1 starts at the same time (EXPSTART = 60162.3")
+    # and the database refuses it too, without the loader's look-up
+    frame = session.scalars(select(JWSTS3DFrame)).one()
+    with pytest.raises(IntegrityError), session.begin_nested():
+        session.add(JWSTS3DFrame(
+            observation=frame.observation, instrument=frame.instrument, cadence=frame.cadence,
+            file_path=copy, rootname="renamed", exposure_start_mjd=frame.exposure_start_mjd,
+            exposure_time=frame.exposure_time, bitpix=-32, naxis=3,
+            naxis_values=np.array([12, 12, 1447], dtype=np.int32)))
+        session.flush()
+    nrs2 = write_nirspec_s3d(tmp_path, detector="nrs2")     # its partner loads
+    assert load_rbh1_directory(session, nrs2, progress=False).loaded == [nrs2]
 
 
 def test_files_that_are_no_rbh1_product_are_reported(session, tmp_path):

@@ -46,10 +46,21 @@ def test_target_is_unique_per_catalog(session):
     assert _collides(session, lambda: f.TargetFactory(catalog=tic, name=261136679))
 
 
-def test_fits_frame_type_and_cadence_are_unique(session):
-    f.FITSFrameFactory(cadence=70445)
-    assert _collides(session, lambda: f.FITSFrameFactory(cadence=70445))
-    assert not _collides(session, lambda: f.FITSFrameFactory(cadence=70446))
+def test_fits_frame_is_unique_per_type_cadence_and_detector(session):
+    first = f.FITSFrameFactory(cadence=70445)
+    observation = first.observation
+    assert first.instrument_id == observation.instrument_id     # the default detector
+    # the seed's (type, cadence) rule, for frames of one detector
+    assert _collides(session, lambda: f.FITSFrameFactory(observation=observation,
+                                                         cadence=70445))
+    assert not _collides(session, lambda: f.FITSFrameFactory(observation=observation,
+                                                             cadence=70446))
+    # another detector of the same observation exposing at the same time
+    other = f.InstrumentFactory(parent=observation.instrument)
+    assert not _collides(session, lambda: f.FITSFrameFactory(
+        observation=observation, instrument=other, cadence=70445))
+    assert _collides(session, lambda: f.FITSFrameFactory(
+        observation=observation, instrument=other, cadence=70445))
 
 
 def test_quality_flags_unique_per_type_observation_target(session):

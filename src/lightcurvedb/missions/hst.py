@@ -1,9 +1,14 @@
 """HST: WFC3/UVIS observations, calibrated (``_flc``) and drizzled (``_drc``) frames.
 
-HST times are MJD in UTC. The instrument tree is ``HST > WFC3 > UVIS``.
+HST times are MJD in UTC. The instrument tree is telescope, instrument,
+detector -- ``HST > WFC3 > UVIS`` -- from the headers' ``INSTRUME`` and
+``DETECTOR`` (:func:`hst_detector`). WFC3/UVIS's two chips are read into one
+file, so the detector node is the channel (``UVIS``), not the chip.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -23,6 +28,7 @@ from lightcurvedb.models import (
 )
 
 __all__ = [
+    "HST_DETECTORS",
     "HST_DQ_BITS",
     "HSTDRCFrame",
     "HSTFLCFrame",
@@ -31,7 +37,18 @@ __all__ = [
     "HSTQualityFlagArray",
     "create_hst_instruments",
     "ensure_hst_mission",
+    "hst_detector",
 ]
+
+#: ``INSTRUME`` -> (instrument node name, its ``DETECTOR`` values).
+HST_DETECTORS: Mapping[str, tuple[str, tuple[str, ...]]] = {
+    "WFC3": ("WFC3", ("UVIS", "IR")),
+    "ACS": ("ACS", ("WFC", "HRC", "SBC")),
+    "STIS": ("STIS", ("CCD", "FUV-MAMA", "NUV-MAMA")),
+    "COS": ("COS", ("FUV", "NUV")),
+    "NICMOS": ("NICMOS", ("IR",)),
+    "WFPC2": ("WFPC2", ("PC", "WF")),
+}
 
 #: WFC3/UVIS data-quality bits, from the WFC3 Data Handbook.
 HST_DQ_BITS = QualityBits(
@@ -128,6 +145,32 @@ class HSTQualityFlagArray(QualityFlagArray):
 def ensure_hst_mission(session: Session) -> Mission:
     """Return the HST mission (MJD, UTC), creating it if absent."""
     return ensure_mjd_utc_mission(session, "HST", "Hubble Space Telescope", "hst_mjd")
+
+
+def hst_detector(session: Session, instrument: str, detector: str) -> Instrument:
+    """Return the node ``HST > instrument > detector``, creating it if absent.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+    instrument, detector : str
+        The ``INSTRUME`` and ``DETECTOR`` keywords, e.g. ``"WFC3"``, ``"UVIS"``.
+
+    Raises
+    ------
+    ValueError
+        For an instrument or detector HST does not have, naming the keyword.
+    """
+    key, detector = instrument.strip().upper(), detector.strip().upper()
+    if key not in HST_DETECTORS:
+        raise ValueError(f"INSTRUME = {instrument!r} is not an HST instrument "
+                         f"({', '.join(HST_DETECTORS)})")
+    name, detectors = HST_DETECTORS[key]
+    if detector not in detectors:
+        raise ValueError(f"DETECTOR = {detector!r} is not a {name} detector "
+                         f"({', '.join(detectors)})")
+    ensure_hst_mission(session)
+    return ensure_instrument_path(session, "HST", name, detector)
 
 
 def create_hst_instruments(session: Session) -> Instrument:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 from astropy.time import Time
-from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lightcurvedb.core.base import Base, BigIntPK
@@ -65,15 +65,35 @@ class Observation(Base):
         return f"{type(self).__name__}(id={self.id!r})"
 
 
+def _observation_instrument(context: Any) -> Any:
+    """Default of :attr:`FITSFrame.instrument_id`: the instrument of the frame's observation."""
+    observation_id = context.get_current_parameters().get("observation_id")
+    if observation_id is None:
+        return None
+    observation = Observation.__table__
+    return context.connection.scalar(
+        select(observation.c.instrument_id).where(observation.c.id == observation_id))
+
+
 class FITSFrame(Base):
     """The primary-header description of one FITS file belonging to an observation.
 
     Polymorphic on :attr:`type` with base identity ``basefits``; missions add
     their own frame types (full-frame images, calibrated exposures, cubes).
+
+    A frame is unique per ``(type, cadence, instrument_id)``: one product type
+    of one detector at one time. The schema document's key is ``(type,
+    cadence)``, and that is what it amounts to where one detector records an
+    observation, because :attr:`instrument_id` defaults to the observation's
+    instrument. Where several detectors expose at once the detector tells the
+    frames apart: NIRSpec's NRS1 and NRS2 (one exposure, one ``EXPSTART``, two
+    files), the 16 CCD images of one TESS full-frame cadence, HST instruments
+    observing in parallel. The same detector, type and cadence twice is refused
+    by the database.
     """
 
     __tablename__ = "fits_frame"
-    __table_args__ = (UniqueConstraint("type", "cadence"),)
+    __table_args__ = (UniqueConstraint("type", "cadence", "instrument_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, doc="Frame identifier.")
     type: Mapped[str] = mapped_column(String(64), doc="Polymorphic discriminator.")
@@ -81,6 +101,10 @@ class FITSFrame(Base):
     observation_id: Mapped[int] = mapped_column(
         ForeignKey("observation.id", ondelete="CASCADE"), index=True,
         doc="The observation the frame belongs to.")
+    instrument_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("instrument.id"), index=True, default=_observation_instrument,
+        doc="The detector that recorded the frame (a node of the instrument tree, e.g. "
+            "``JWST > NIRSpec > IFU > NRS2``); by default the observation's instrument.")
     simple: Mapped[bool] = mapped_column(default=True, doc="FITS ``SIMPLE`` keyword.")
     bitpix: Mapped[int] = mapped_column(doc="Bits per data value (FITS ``BITPIX``).")
     naxis: Mapped[int] = mapped_column(doc="Number of data axes (FITS ``NAXIS``).")
@@ -93,6 +117,8 @@ class FITSFrame(Base):
 
     observation: Mapped[Observation] = relationship(back_populates="fits_frames",
                                                     doc="The owning :class:`Observation`.")
+    instrument: Mapped[Instrument] = relationship(
+        doc="The detector (:class:`Instrument`) that recorded the frame.")
 
     __mapper_args__ = {"polymorphic_on": "type", "polymorphic_identity": "basefits"}
 

@@ -34,6 +34,7 @@ __all__ = [
     "RBH1FileError",
     "WCSRecord",
     "canonical_grid_hash",
+    "celestial_wcs_summary",
     "read_spectral_grid",
     "read_wcs_solution",
 ]
@@ -149,18 +150,50 @@ def _number(path: pathlib.Path, header: fits.Header, key: str, where: str) -> fl
     return float(value)
 
 
+def celestial_wcs_summary(header: fits.Header, where: str = "SCI") -> str:
+    """Say what a header holds of a celestial WCS, quoting it (never a default).
+
+    Examples: ``"no celestial WCS in SCI: CTYPE1/2 missing, CRVAL1/2 = 0.0/0.0"``,
+    ``"no celestial WCS in SCI: CTYPE1/2 and CRVAL1/2 missing"``,
+    ``"celestial WCS in SCI not used: CTYPE1/2 = 'RA---TAN'/'DEC--TAN',
+    CRVAL1/2 = 40.45/-8.35"``.
+    """
+    def card(key: str) -> Any:
+        try:
+            return header.get(key)
+        except VerifyError:
+            return "<unparsable>"
+
+    ctype = [card("CTYPE1"), card("CTYPE2")]
+    crval = [card("CRVAL1"), card("CRVAL2")]
+    celestial = (str(ctype[0] or "").upper().startswith("RA--")
+                 and str(ctype[1] or "").upper().startswith("DEC-")
+                 and None not in crval and crval != [0.0, 0.0])
+
+    def pair(name: str, values: list[Any], text: bool) -> str | None:
+        if values == [None, None]:
+            return None
+        shown = [("(missing)" if v is None else repr(v) if text else str(v)) for v in values]
+        return f"{name}1/2 = {shown[0]}/{shown[1]}"
+
+    parts = [pair("CTYPE", ctype, True), pair("CRVAL", crval, False)]
+    missing = [name for name, part in zip(("CTYPE", "CRVAL"), parts, strict=True)
+               if part is None]
+    found = [part for part in parts if part is not None]
+    if missing:
+        found.insert(0, " and ".join(f"{name}1/2" for name in missing) + " missing")
+    lead = f"celestial WCS in {where} not used" if celestial else f"no celestial WCS in {where}"
+    return f"{lead}: {', '.join(found)}"
+
+
 def _checked_wcs(path: pathlib.Path, hdul: fits.HDUList, hdu: Any, kind: str) -> WCS:
     header, where = hdu.header, f"{hdu.name},{hdu.ver}"
     for key in ("CRVAL1", "CRVAL2", "CRPIX1", "CRPIX2", *_MATRIX_KEYS):
         _number(path, header, key, where)
-    if not str(header.get("CTYPE1", "")).startswith("RA--") or \
-            not str(header.get("CTYPE2", "")).startswith("DEC-"):
-        raise RBH1FileError(path, f"CTYPE1/2 = {header.get('CTYPE1')!r}/"
-                                  f"{header.get('CTYPE2')!r} in {where}: {kind} files need a "
-                                  "celestial (RA/Dec) WCS", "wcs_solutions")
-    if header.get("CRVAL1", 0.0) == 0.0 and header.get("CRVAL2", 0.0) == 0.0:
-        raise RBH1FileError(path, f"CRVAL1/2 = 0/0 in {where}: no celestial WCS, but {kind} "
-                                  "files need one", "wcs_solutions")
+    summary = celestial_wcs_summary(header, where)
+    if summary.startswith("no "):
+        raise RBH1FileError(path, f"{summary}: {kind} files need a celestial (RA/Dec) WCS",
+                            "wcs_solutions")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FITSFixedWarning)
         try:

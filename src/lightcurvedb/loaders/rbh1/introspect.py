@@ -25,6 +25,7 @@ from typing import Any
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyError
 
+from lightcurvedb.missions.jwst import NIRSPEC_MODES
 from lightcurvedb.rbh1 import DataLevel, InstrumentType
 
 __all__ = [
@@ -114,9 +115,9 @@ def classify_hdul(name: str, hdul: fits.HDUList) -> Classification:
     Raises
     ------
     ValueError
-        If the headers describe no RBH-1 product (not HST WFC3 nor JWST
-        NIRSpec), or the layout fits no type (no ``SCI`` extension); the
-        message says what was found.
+        If the headers describe no RBH-1 product (not HST WFC3/UVIS nor JWST
+        NIRSpec IFU: ``DETECTOR``, ``EXP_TYPE`` are quoted), or the layout
+        fits no type (no ``SCI`` extension); the message says what was found.
     """
     primary = hdul[0].header
     telescope, instrument = _text(primary, "TELESCOP"), _text(primary, "INSTRUME")
@@ -126,6 +127,10 @@ def classify_hdul(name: str, hdul: fits.HDUList) -> Classification:
     name_type = file_type_from_name(name)
     hint = f" (the name suggests {name_type})" if name_type else ""
     if telescope == "HST" and instrument == "WFC3":
+        detector = _text(primary, "DETECTOR")
+        if detector != "UVIS":
+            raise ValueError(f"not an RBH-1 product: DETECTOR = {detector or '(none)'!r} "
+                             "(RBH-1 takes WFC3/UVIS flc and drc files)")
         if not sci:
             raise ValueError(f"no 'SCI' HDU (found: {found}){hint}")
         drizzled = bool({"WHT", "CTX"} & set(names)) or "D001VER" in primary
@@ -136,6 +141,12 @@ def classify_hdul(name: str, hdul: fits.HDUList) -> Classification:
         evidence = f"HST WFC3, {len(sci)} SCI extension{'s' * (len(sci) > 1)}" + (
             ", WHT/CTX" if drizzled else "")
     elif telescope == "JWST" and instrument == "NIRSPEC":
+        exp_type = _text(primary, "EXP_TYPE")
+        if exp_type != "NRS_IFU":
+            mode = (f" ({NIRSPEC_MODES[exp_type][1]})" if exp_type in NIRSPEC_MODES
+                    else "" if not exp_type else " (not a NIRSpec exposure type)")
+            raise ValueError(f"not an RBH-1 product: EXP_TYPE = {exp_type or '(none)'!r}{mode}; "
+                             "RBH-1 takes NIRSpec IFU files (EXP_TYPE = 'NRS_IFU')")
         if "EXTRACT1D" in names:
             kind, evidence = "x1d", "JWST NIRSPEC, EXTRACT1D table"
         elif not sci:

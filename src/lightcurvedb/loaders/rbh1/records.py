@@ -27,6 +27,7 @@ from lightcurvedb.loaders.rbh1.geometry import (
     GridRecord,
     RBH1FileError,
     WCSRecord,
+    celestial_wcs_summary,
     read_spectral_grid,
     read_wcs_solution,
 )
@@ -35,7 +36,8 @@ from lightcurvedb.rbh1 import DataLevel, InstrumentType
 
 __all__ = ["EXCLUSION_REASONS", "HEADER_KEYWORDS", "RBH1File", "read_rbh1_file"]
 
-#: Why files of a type get no WCS solution (``cal`` adds the CRVAL values it found).
+#: Why files of a type get no WCS solution (``cal`` adds what its SCI header holds,
+#: see :func:`~lightcurvedb.loaders.rbh1.geometry.celestial_wcs_summary`).
 EXCLUSION_REASONS = {
     "x1d": "x1d: 1-D extracted spectrum (EXTRACT1D table), no meaningful 2-D footprint",
     "cal": "cal: intermediate 2-D detector image before cube building",
@@ -194,9 +196,7 @@ def _parse(path: pathlib.Path, hdul: fits.HDUList) -> tuple[Any, ...]:
     if kind == "x1d":
         excluded = EXCLUSION_REASONS["x1d"]
     elif kind == "cal":
-        sci = hdul["SCI"].header
-        excluded = (f"{EXCLUSION_REASONS['cal']}: CRVAL1/2 = {sci.get('CRVAL1', 0.0)}/"
-                    f"{sci.get('CRVAL2', 0.0)}, no celestial WCS")
+        excluded = f"{EXCLUSION_REASONS['cal']}: {celestial_wcs_summary(hdul['SCI'].header)}"
     else:
         wcs = read_wcs_solution(path, hdul, kind)
         if kind == "s3d":

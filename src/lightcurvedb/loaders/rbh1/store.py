@@ -10,7 +10,10 @@
   :class:`~lightcurvedb.missions.hst.HSTObservation` (program, visit, filter,
   detector) or :class:`~lightcurvedb.missions.jwst.JWSTObservation` (program,
   observation, visit), on the instrument ``HST > WFC3 > UVIS`` or
-  ``JWST > NIRSpec > IFU``, with cadence ``cadence_from_mjd(EXPSTART)``;
+  ``JWST > NIRSpec > IFU``, with cadence ``cadence_from_mjd(EXPSTART)`` and
+  the detector that read it (``HST > WFC3 > UVIS``, ``JWST > NIRSpec > IFU >
+  NRS1`` or ``NRS2``): the two NIRSpec detectors of one exposure share
+  ``EXPSTART`` and are told apart by the detector;
 * zone 0: the :class:`~lightcurvedb.rbh1.RBH1Observation` catalog row;
 * zone 1: the :class:`~lightcurvedb.rbh1.WCSSolution` and, for cubes, the
   :class:`~lightcurvedb.rbh1.SpectralGrid`.
@@ -33,8 +36,7 @@ from lightcurvedb.missions.hst import (
     HSTFLCFrame,
     HSTFrame,
     HSTObservation,
-    create_hst_instruments,
-    ensure_hst_mission,
+    hst_detector,
 )
 from lightcurvedb.missions.jwst import (
     JWSTCalFrame,
@@ -42,8 +44,7 @@ from lightcurvedb.missions.jwst import (
     JWSTObservation,
     JWSTS3DFrame,
     JWSTX1DFrame,
-    create_jwst_instruments,
-    ensure_jwst_mission,
+    jwst_instrument,
 )
 from lightcurvedb.models import Instrument
 from lightcurvedb.rbh1 import RBH1Observation, SpectralGrid, WCSSolution
@@ -57,12 +58,21 @@ FRAME_CLASSES: dict[str, Any] = {
 }
 
 
-def _instrument(session: Session, record: RBH1File) -> Instrument:
-    if record.telescope == "HST":
-        ensure_hst_mission(session)
-        return create_hst_instruments(session)
-    ensure_jwst_mission(session)
-    return create_jwst_instruments(session)
+def _instruments(session: Session, record: RBH1File) -> tuple[Instrument, Instrument]:
+    """Return the instrument of the file's observation and the detector of its frame.
+
+    HST: both ``HST > WFC3 > UVIS`` (one file holds both UVIS chips). JWST:
+    the observing mode ``JWST > NIRSpec > IFU`` and the detector under it
+    (``... > IFU > NRS1``), from ``EXP_TYPE`` and ``DETECTOR``.
+    """
+    v = record.values
+    try:
+        if record.telescope == "HST":
+            uvis = hst_detector(session, "WFC3", v["detector"])
+            return uvis, uvis
+        return jwst_instrument(session, "NIRSPEC", v["exposure_type"], v["detector"])
+    except ValueError as exc:
+        raise RBH1FileError(record.path, str(exc)) from None
 
 
 def _observation(session: Session, record: RBH1File, instrument: Instrument
@@ -90,11 +100,15 @@ def _observation(session: Session, record: RBH1File, instrument: Instrument
 
 def _total_exposure_time(session: Session, record: RBH1File,
                          observation: HSTObservation | JWSTObservation) -> float:
-    """Sum of the exposure times of the distinct exposures (rootnames) of ``observation``."""
+    """Sum of the exposure times of the distinct exposures of ``observation``.
+
+    An exposure is one start time (cadence): an ``flc`` and the ``drc``
+    drizzled from it, or NIRSpec's NRS1 and NRS2 files, count once.
+    """
     frame = HSTFrame if record.telescope == "HST" else JWSTFrame
-    per_exposure = (select(frame.rootname, func.max(frame.exposure_time).label("seconds"))
+    per_exposure = (select(frame.cadence, func.max(frame.exposure_time).label("seconds"))
                     .where(frame.observation_id == observation.id)
-                    .group_by(frame.rootname).subquery())
+                    .group_by(frame.cadence).subquery())
     return float(session.scalar(select(func.coalesce(func.sum(per_exposure.c.seconds), 0.0)))
                  or 0.0)
 
@@ -123,8 +137,9 @@ def store_rbh1_file(session: Session, record: RBH1File, *, run_id: int | None = 
     ------
     lightcurvedb.loaders.rbh1.geometry.RBH1FileError
         If a file of that name is loaded with different content ("already
-        loaded with different content"), or another file of the same type
-        has the same exposure start (cadence); nothing is written.
+        loaded with different content"), another file of the same type and
+        detector has the same exposure start (cadence), or the detector or
+        exposure type is not one lightcurvedb knows; nothing is written.
     """
     loaded = session.scalars(select(RBH1Observation).where(
         RBH1Observation.file_name == record.file_name)).first()
@@ -138,15 +153,18 @@ def store_rbh1_file(session: Session, record: RBH1File, *, run_id: int | None = 
     v = record.values
     frame_class = FRAME_CLASSES[record.file_type]
     cadence = cadence_from_mjd(v["exposure_start_mjd"])
-    clash = session.scalars(select(frame_class).where(frame_class.cadence == cadence)).first()
+    instrument, detector = _instruments(session, record)
+    clash = session.scalars(select(frame_class).where(
+        frame_class.cadence == cadence, frame_class.instrument_id == detector.id)).first()
     if clash is not None:
-        raise RBH1FileError(record.path, f"another {record.file_type} file starts at the same "
-                                         f"time (EXPSTART = {v['exposure_start_mjd']}, cadence "
-                                         f"{cadence}): {clash.file_path}")
-    instrument = _instrument(session, record)
+        raise RBH1FileError(record.path, f"another {record.file_type} file of detector "
+                                         f"{detector.name} starts at the same time (EXPSTART = "
+                                         f"{v['exposure_start_mjd']}, cadence {cadence}): "
+                                         f"{clash.file_path}")
     observation = _observation(session, record, instrument)
-    frame = frame_class(observation=observation, cadence=cadence, file_path=record.path,
-                        rootname=v["rootname"], exposure_start_mjd=v["exposure_start_mjd"],
+    frame = frame_class(observation=observation, instrument=detector, cadence=cadence,
+                        file_path=record.path, rootname=v["rootname"],
+                        exposure_start_mjd=v["exposure_start_mjd"],
                         exposure_time=v["exposure_time"], filter_name=v["filter_name"],
                         **record.frame)
     catalog = RBH1Observation(

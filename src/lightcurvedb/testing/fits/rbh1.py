@@ -34,8 +34,9 @@ from astropy.wcs import WCS
 from lightcurvedb.testing.fits.tess import write_truncated_copy
 
 __all__ = [
-    "DEFAULT_COUNTS", "HST_PROGRAM", "JWST_PROGRAM", "RBH1_DEC", "RBH1_RA", "S3D_CHANNELS",
-    "S3D_WAVELENGTH_RANGE", "S3D_WAVELENGTH_STEP", "jwst_filename", "nirspec_wavelengths",
+    "DEFAULT_COUNTS", "HST_PROGRAM", "JWST_PROGRAM", "NIRSPEC_DETECTORS", "RBH1_DEC",
+    "RBH1_RA", "S3D_CHANNELS", "S3D_WAVELENGTH_RANGE", "S3D_WAVELENGTH_STEP", "jwst_filename",
+    "nirspec_wavelengths",
     "write_nirspec_cal", "write_nirspec_s3d", "write_nirspec_x1d", "write_rbh1_set",
     "write_truncated_copy", "write_wfc3_drc", "write_wfc3_flc", "write_with_nan_cd",
     "write_with_zero_crval", "write_without_sci",
@@ -63,6 +64,8 @@ _JWST_DEFAULTS: dict[str, Any] = {"program": JWST_PROGRAM, "observation": 1, "vi
                                   "exposure": 1, "detector": "nrs1", "expstart": 60162.3,
                                   "exptime": 2918.0}
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
+#: NIRSpec's two detectors, as in file names (``..._nrs1_cal.fits``).
+NIRSPEC_DETECTORS = ("nrs1", "nrs2")
 
 
 def _start_step(n_channels: int, wavelength_range: tuple[float, float] | None
@@ -432,9 +435,11 @@ def write_rbh1_set(directory: PathLike, *, counts: Mapping[str, int] | None = No
     +-12" of RBH-1 at a per-visit orientation; one ``_flc`` per exposure,
     one ``_drc`` per exposure except the first of each filter, and (when
     ``drc`` >= 4) two HAP skycell mosaics whose ``CRVAL`` sits 6000" east and
-    west. JWST: exposures in observations of six, IFU pointings at -3", 0
-    and +3" along the feature; ``_s3d``, ``_x1d`` and ``_cal`` for the first
-    ``counts[...]`` exposures.
+    west. JWST: exposures in observations of three, IFU pointings at -3", 0
+    and +3" along the feature, each read by both NIRSpec detectors (``nrs1``
+    and ``nrs2`` files sharing ``EXPSTART``, as real NIRSpec exposures do);
+    ``_s3d``, ``_x1d`` and ``_cal`` files for the first ``counts[...]``
+    detector-exposures (18 s3d = 9 exposures x 2 detectors).
     """
     out = pathlib.Path(directory)
     out.mkdir(parents=True, exist_ok=True)
@@ -465,18 +470,21 @@ def write_rbh1_set(directory: PathLike, *, counts: Mapping[str, int] | None = No
             crval_offset_arcsec=(sign * 6000.0, 0.0)))
     writers: dict[str, Callable[..., pathlib.Path]] = {
         "cal": write_nirspec_cal, "x1d": write_nirspec_x1d, "s3d": write_nirspec_s3d}
-    for e in range(max(n["cal"], n["x1d"], n["s3d"])):
-        observation, exposure = divmod(e, 6)
+    n_jwst = max(n["cal"], n["x1d"], n["s3d"])
+    for e in range((n_jwst + 1) // 2):
+        observation, exposure = divmod(e, 3)
         along = 3.0 * (observation % 3 - 1) + rng.uniform(-0.3, 0.3)
         ra, dec = _offset(RBH1_RA, RBH1_DEC, along * np.sin(np.radians(58.0)),
                           along * np.cos(np.radians(58.0)))
-        kw = {"seed": seed * 100_003 + 50_000 + e, "observation": observation + 1,
-              "exposure": exposure + 1, "expstart": 60162.3 + 0.5 * observation
-              + 0.04 * exposure, "exptime": 2918.0}
-        for kind, writer in writers.items():
-            if e < n[kind]:
-                extra = {"ra": ra, "dec": dec} if kind == "s3d" else {}
-                written[kind].append(writer(out, **kw, **extra))
+        # NIRSpec reads both detectors in one exposure: one start time, two files.
+        for d, detector in enumerate(NIRSPEC_DETECTORS):
+            kw = {"seed": seed * 100_003 + 50_000 + 2 * e + d, "observation": observation + 1,
+                  "exposure": exposure + 1, "expstart": 60162.3 + 0.5 * observation
+                  + 0.04 * exposure, "exptime": 2918.0, "detector": detector}
+            for kind, writer in writers.items():
+                if 2 * e + d < n[kind]:
+                    extra = {"ra": ra, "dec": dec} if kind == "s3d" else {}
+                    written[kind].append(writer(out, **kw, **extra))
     return written
 
 
