@@ -1,6 +1,7 @@
 """A mission from another package: the example ``lcdb-kepler-example`` in ``tests/downstream``.
 
-``conftest.py`` installs it (a regular pip install) before the tests run. It
+The test command installs it next to lightcurvedb (``conftest.py`` refuses to run
+without it). It
 subclasses Observation, FITSFrame and QualityFlagArray, registers the entry
 point ``kepler`` in ``lightcurvedb.missions`` and ships the Alembic branch
 ``lcdb_kepler``; here it is discovered, migrated, written and queried
