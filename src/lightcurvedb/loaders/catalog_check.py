@@ -151,7 +151,7 @@ def _write_plan(report: CatalogLoadReport, keys: KeyCheck, n_key: int,
         distinct, where = np.unique(found, return_index=True)
         report.existing_keys = len(distinct)
         report.existing_examples = [key_value(v) for v in found[np.sort(where)][:EXAMPLES]]
-        problem = existing.conflict_problem(report.match_columns, report.destination)
+        problem = existing.conflict_problem(report.match_key, report.destination)
         if problem:
             report.problems.append(problem)
         if reuse:
@@ -163,7 +163,7 @@ def _write_plan(report: CatalogLoadReport, keys: KeyCheck, n_key: int,
         count, shown = repeated.disagreeing(keys.values(n_key))
         if count:
             report.problems.append(
-                f"{count:,} key(s) of {', '.join(report.match_columns)} repeat on rows that "
+                f"{count:,} key(s) of {', '.join(report.match_key)} repeat on rows that "
                 f"disagree on a loaded column (e.g. {', '.join(shown)}): the rows of one key "
                 "are one row of the destination")
     return plan

@@ -121,9 +121,10 @@ class CatalogLoadReport:
     existing: str = "refuse"
     match_columns: list[str] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        if not self.match_columns:
-            self.match_columns = list(self.key_columns)
+    @property
+    def match_key(self) -> list[str]:
+        """The key's columns matched with the destination: :attr:`match_columns`, else the key."""
+        return list(self.match_columns or self.key_columns)
 
     @property
     def passed(self) -> bool:
@@ -346,7 +347,7 @@ def judge(report: CatalogLoadReport, destinations: Sequence[Column[Any]], *,
                      f"{report.duplicate_keys:,} row(s) repeat an earlier key (e.g. {shown})")
     if report.existing_keys and report.existing != "reuse":
         shown = ", ".join(map(str, report.existing_examples[:5]))
-        fatal.append(f"{report.existing_keys:,} key(s) of {', '.join(report.match_columns)} "
+        fatal.append(f"{report.existing_keys:,} key(s) of {', '.join(report.match_key)} "
                      f"are already in {report.destination} (e.g. {shown})")
     for dest, stats in zip(destinations, report.columns, strict=True):
         problem = value_problem(stats, dest)
