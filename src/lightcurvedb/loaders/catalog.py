@@ -1,10 +1,13 @@
 """Load a large FITS catalog table chunk by chunk, validating the whole file first.
 
-The DESI pattern (seed worklogs 001 and 003): the table is memory-mapped
-(``fits.open(path, memmap=True)``) and read in row chunks (100,000 by
-default), so memory stays flat whatever the file size. A first pass over
-every chunk computes the stage-1 checks -- row count, key uniqueness within
-the file and against the destination, null rates, minima, maxima and range
+The DESI pattern (seed worklogs 001 and 003): the file is opened through
+:func:`~lightcurvedb.loaders.fitsfile.open_fits` (checksums verified, gzip
+and bzip2 read, the uncompressed content hashed), a plain file's table
+memory-mapped and read in row chunks (100,000 by default), so memory stays
+flat whatever the file size. A first pass over every chunk
+(:mod:`~lightcurvedb.loaders.catalog_check`) computes the stage-1 checks --
+row count, key uniqueness within the file, keys already in the destination
+(refused, or reused as the stored rows), null rates, minima, maxima and range
 violations per column, whether the destination columns can hold the values --
 before anything is written; a second pass writes each chunk with
 :func:`lightcurvedb.bulk.copy_rows` (binary ``COPY`` on PostgreSQL), all of
