@@ -9,6 +9,7 @@ expected values; the destination is a galaxy table made here, or the core
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
 import pathlib
 
@@ -252,6 +253,34 @@ def test_keys_already_in_the_destination_refused(session, galaxy, tmp_path):
     assert count(session, galaxy) == 30
 
 
+def test_generic_table_reuse_fills_nulls_and_refuses_conflicts(session, galaxy, tmp_path):
+    """existing="reuse" on a table of data: a stored NULL is filled, a stored value is kept."""
+    nan = float("nan")
+    a = write_table(tmp_path / "a.fits", fits.Column(name="Z", format="D",
+                                                     array=np.array([nan, 0.1, 0.2])))
+    load_fits_catalog(session, a, galaxy)
+    # TARGETIDs 1-4: 1 fills a NULL, 2 agrees, 3 says nothing (NaN), 4 is new.
+    b = write_table(tmp_path / "b.fits", fits.Column(name="Z", format="D",
+                                                     array=np.array([0.3, 0.1, nan, 0.4])))
+    with pytest.raises(CatalogValidationError, match=r"3 key\(s\) of TARGETID are already in "
+                                                     r"catalog_test_galaxy \(e\.g\. 1, 2, 3\)"):
+        load_fits_catalog(session, b, galaxy)  # the default for generic tables: refuse
+    report = load_fits_catalog(session, b, galaxy, existing="reuse", chunk_rows=3)
+    assert (report.rows_loaded, report.existing_keys, report.passed) == (1, 3, True)
+    assert [(r.targetid, r.z) for r in galaxy_rows(session, galaxy)] == [
+        (1, 0.3), (2, 0.1), (3, 0.2), (4, 0.4)]
+    c = write_table(tmp_path / "c.fits", fits.Column(name="Z", format="D",
+                                                     array=np.array([0.3, 0.15, 0.2, 0.4, 0.5])))
+    with pytest.raises(CatalogValidationError, match=r"1 key\(s\) of TARGETID already in "
+                       r"catalog_test_galaxy hold other values than the file's \(e\.g\. 2: Z "
+                       r"0\.15 in the file, 0\.1 stored\)") as caught:
+        load_fits_catalog(session, c, galaxy, existing="reuse")
+    assert caught.value.report.existing_keys == 4 and caught.value.report.rows_loaded == 0
+    assert count(session, galaxy) == 4
+    with pytest.raises(ValueError, match="existing must be one of refuse, reuse, not 'keep'"):
+        load_fits_catalog(session, c, galaxy, existing="keep")
+
+
 def test_key_of_two_columns(session, galaxy, tmp_path):
     first = write_fastspec_catalog(tmp_path / "a.fits", 12, seed=1)
     report = load_fits_catalog(session, first, galaxy, key=("TARGETID", "SURVEY"))
@@ -363,6 +392,24 @@ def test_truncated_file(session, galaxy, tmp_path):
     assert caught.value.path == cut.absolute()
     assert "cut.fits" in str(caught.value)
     assert count(session, galaxy) == 0 and stored(session) == []
+
+
+def test_compressed_and_truncated(session, galaxy, tmp_path):
+    path = write_fastspec_catalog(tmp_path / "whole.fits", 2_000, metadata=False)
+    packed = tmp_path / "whole.fits.gz"
+    packed.write_bytes(gzip.compress(path.read_bytes()))
+    report = load_fits_catalog(session, packed, galaxy, chunk_rows=700)
+    assert (report.rows_loaded, report.sha256) == (2_000, hashlib.sha256(
+        path.read_bytes()).hexdigest())
+    assert load_fits_catalog(session, path, galaxy).skipped  # the same content
+    cut = write_truncated_copy(path, tmp_path / "cut.fits", keep_fraction=0.7)
+    cut_packed = tmp_path / "cut.fits.gz"
+    cut_packed.write_bytes(gzip.compress(cut.read_bytes()))
+    with pytest.raises(LoaderError, match=r"cut\.fits\.gz: truncated: the FASTSPEC table ends "
+                                          r"at byte 188,640 of the uncompressed data, the gzip "
+                                          r"stream holds 133,056 bytes"):
+        load_fits_catalog(session, cut_packed, galaxy)
+    assert len(stored(session)) == 1
 
 
 def test_missing_file_hdu_and_column(session, galaxy, tmp_path):

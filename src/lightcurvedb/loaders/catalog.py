@@ -1,10 +1,13 @@
 """Load a large FITS catalog table chunk by chunk, validating the whole file first.
 
-The DESI pattern (seed worklogs 001 and 003): the table is memory-mapped
-(``fits.open(path, memmap=True)``) and read in row chunks (100,000 by
-default), so memory stays flat whatever the file size. A first pass over
-every chunk computes the stage-1 checks -- row count, key uniqueness within
-the file and against the destination, null rates, minima, maxima and range
+The DESI pattern (seed worklogs 001 and 003): the file is opened through
+:func:`~lightcurvedb.loaders.fitsfile.open_fits` (checksums verified, gzip
+and bzip2 read, the uncompressed content hashed), a plain file's table
+memory-mapped and read in row chunks (100,000 by default), so memory stays
+flat whatever the file size. A first pass over every chunk
+(:mod:`~lightcurvedb.loaders.catalog_check`) computes the stage-1 checks --
+row count, key uniqueness within the file, keys already in the destination
+(refused, or reused as the stored rows), null rates, minima, maxima and range
 violations per column, whether the destination columns can hold the values --
 before anything is written; a second pass writes each chunk with
 :func:`lightcurvedb.bulk.copy_rows` (binary ``COPY`` on PostgreSQL), all of
@@ -18,44 +21,37 @@ from __future__ import annotations
 
 import os
 import pathlib
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from astropy.table import MaskedColumn
 from astropy.table import Table as AstropyTable
-from sqlalchemy import Column, Table, and_, insert, literal, select, tuple_
+from sqlalchemy import Column, Table, insert, literal, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from lightcurvedb.bulk import BulkLoadError, copy_rows
-from lightcurvedb.loaders.catalog_fits import (
-    dtype_label,
-    file_sha256,
-    native_column,
-    open_catalog_table,
-    read_column,
-    row_chunks,
+from lightcurvedb.loaders.catalog_check import WritePlan, validate_table
+from lightcurvedb.loaders.catalog_fits import native_column, open_catalog_table, row_chunks
+from lightcurvedb.loaders.catalog_keys import fill_values
+from lightcurvedb.loaders.catalog_plan import (
+    destination_label,
+    exposure_column,
+    key_columns,
+    plan_columns,
 )
 from lightcurvedb.loaders.catalog_report import CatalogLoadReport, by_fits_column, judge
-from lightcurvedb.loaders.catalog_validation import (
-    ColumnStats,
-    KeyCheck,
-    null_mask,
-    storage_problem,
-    table_nulls,
-)
+from lightcurvedb.loaders.catalog_validation import null_mask, table_nulls
 from lightcurvedb.loaders.progress import ProgressBar
 from lightcurvedb.loaders.report import LoaderError
 from lightcurvedb.models.validation import CatalogValidation
 
 __all__ = ["CatalogValidationError", "load_fits_catalog"]
 
-#: Keys looked up in the destination per query (well under every driver's parameter limit).
-_KEY_BATCH = 5_000
+#: What ``existing=`` accepts.
+_EXISTING = ("refuse", "reuse")
 
 
 class CatalogValidationError(LoaderError):
@@ -77,104 +73,6 @@ class CatalogValidationError(LoaderError):
         self.report = report
 
 
-def _plan(path: pathlib.Path, table_hdu: Any, table: Table, columns: Mapping[str, str] | None,
-          constants: Mapping[str, Any]) -> list[tuple[str, Column[Any]]]:
-    """Pair FITS columns with destination columns; refuse missing or unreadable ones."""
-    in_file = {name.upper(): name for name in table_hdu.columns.names}
-    by_lower = {c.name.lower(): c for c in table.columns if c.name not in constants}
-    if columns is None:
-        plan = [(name, by_lower[name.lower()]) for name in table_hdu.columns.names
-                if name.lower() in by_lower]
-        if not plan:
-            raise LoaderError(path, f"no column of the table matches a column of "
-                                    f"{table.fullname} (by name, any case)")
-    else:
-        unknown = [dest for dest in columns.values() if dest not in table.c]
-        if unknown:
-            raise ValueError(f"{table.fullname} has no column(s) {', '.join(unknown)}")
-        missing = [name for name in columns if name.upper() not in in_file]
-        if missing:
-            raise LoaderError(path, f"no column {', '.join(missing)} in the table (it has "
-                                    f"{', '.join(table_hdu.columns.names)})")
-        plan = [(in_file[name.upper()], table.c[dest]) for name, dest in columns.items()]
-    for name, _ in plan:
-        tform = str(table_hdu.columns[name].format)
-        if re.match(r"^\d*[PQ]", tform):
-            raise LoaderError(path, f"column {name} is a variable-length array (TFORM "
-                                    f"{tform}), which the catalog loader does not read")
-    mapped = {dest.name for _, dest in plan} | set(constants)
-    unfilled = [c.name for c in table.columns if c.name not in mapped and not c.nullable
-                and c.default is None and c.server_default is None
-                and not (c.primary_key and c.autoincrement in (True, "auto"))]
-    if unfilled:
-        raise LoaderError(path, f"nothing fills the NOT NULL column(s) {', '.join(unfilled)} "
-                                f"of {table.fullname}")
-    return plan
-
-
-def _existing_keys(connection: Connection, table: Table, key_dest: list[Column[Any]],
-                   constants: Mapping[str, Any], keys: list[npt.NDArray[Any]]
-                   ) -> tuple[int, list[Any]]:
-    """Count rows whose key is already in the destination (scoped by ``constants``)."""
-    scope = [table.c[name] == value for name, value in constants.items()]
-    found: list[Any] = []
-    count = 0
-    values = list(zip(*(k.tolist() for k in keys), strict=True))
-    for start in range(0, len(values), _KEY_BATCH):
-        batch = values[start:start + _KEY_BATCH]
-        if len(key_dest) == 1:
-            match = key_dest[0].in_([v[0] for v in batch])
-        else:
-            match = tuple_(*key_dest).in_(batch)
-        hits = connection.execute(select(*key_dest).where(and_(match, *scope))).all()
-        count += len(hits)
-        found.extend(h[0] if len(key_dest) == 1 else tuple(h)
-                     for h in hits[:max(0, 5 - len(found))])
-    return count, found
-
-
-def _validate(connection: Connection, path: pathlib.Path, table_hdu: Any, table: Table,
-              plan: list[tuple[str, Column[Any]]], key: list[str], report: CatalogLoadReport,
-              constants: Mapping[str, Any], ranges: Mapping[str, tuple[float, float]],
-              chunk_rows: int, progress: bool) -> None:
-    """First pass: fill ``report`` with the statistics and key checks of every chunk."""
-    n_rows = report.rows_in_file
-    data = table_hdu.data
-    sample = data[0:0]
-    nulls = table_nulls(table_hdu, [name for name, _ in plan])
-    for name, dest in plan:
-        problem = storage_problem(name, np.asarray(sample[name]), dest)
-        if problem:
-            report.problems.append(problem)
-        bounds = ranges.get(name.upper())
-        report.columns.append(ColumnStats(name, dest.name, dtype_label(sample[name]),
-                                          range=bounds))
-    dest_of = {name: dest for name, dest in plan}
-    keys = KeyCheck(key, n_rows) if key else None
-    check_existing = bool(key) and connection.execute(
-        select(dest_of[key[0]]).where(
-            *(table.c[k] == v for k, v in constants.items())).limit(1)).first() is not None
-    with ProgressBar(n_rows, label=f"validate {path.name}", enabled=progress,
-                     unit="rows") as bar:
-        for start, stop in row_chunks(n_rows, chunk_rows):
-            chunk = data[start:stop]
-            read = {name: read_column(path, chunk, name, start) for name, _ in plan}
-            for (name, _), stats in zip(plan, report.columns, strict=True):
-                stats.update(read[name], null_mask(read[name], nulls[name]))
-            if keys is not None:
-                key_values = [read[name] for name in key]
-                keys.update(key_values)
-                if check_existing:
-                    count, found = _existing_keys(connection, table,
-                                                  [dest_of[k] for k in key], constants,
-                                                  key_values)
-                    report.existing_keys += count
-                    report.existing_examples.extend(found[:5 - len(report.existing_examples)])
-            bar.advance(stop - start)
-    if keys is not None:
-        report.duplicate_keys, report.duplicate_examples = keys.duplicates()
-
-
 def _rows_remain(connection: Connection, table_hdu: Any, table: Table,
                  plan: list[tuple[str, Column[Any]]], key: list[str],
                  constants: Mapping[str, Any], n_rows: int) -> bool:
@@ -191,22 +89,34 @@ def _rows_remain(connection: Connection, table_hdu: Any, table: Table,
 
 def _write(connection: Connection, path: pathlib.Path, table_hdu: Any, table: Table,
            plan: list[tuple[str, Column[Any]]], constants: Mapping[str, Any], n_rows: int,
-           chunk_rows: int, progress: bool) -> int:
-    """Second pass: write every chunk with ``copy_rows`` (NULL for null entries)."""
+           chunk_rows: int, progress: bool, rows: Any = None) -> int:
+    """Second pass: write every chunk with ``copy_rows`` (NULL for null entries).
+
+    ``rows`` (a boolean per row of the file, or None for all) says which rows
+    are written: not those whose key is already stored, nor a key's later
+    rows in a per-exposure table.
+    """
     names = [dest.name for _, dest in plan] + list(constants)
     nulls = table_nulls(table_hdu, [name for name, _ in plan])
     written = 0
     with ProgressBar(n_rows, label=f"load {path.name}", enabled=progress, unit="rows") as bar:
         for start, stop in row_chunks(n_rows, chunk_rows):
-            rows = _chunk_rows(table_hdu.data[start:stop], plan, nulls, constants)
+            chunk = table_hdu.data[start:stop]
+            kept = np.arange(start, stop)
+            if rows is not None:
+                kept = kept[rows[start:stop]]
+                chunk = chunk[rows[start:stop]]
+            bar.advance(stop - start)
+            if not len(kept):
+                continue
             try:
-                written += copy_rows(connection, table, rows, columns=names,
-                                     chunk_size=max(stop - start, 1))
+                written += copy_rows(connection, table,
+                                     _chunk_rows(chunk, plan, nulls, constants),
+                                     columns=names, chunk_size=len(kept))
             except BulkLoadError as exc:
-                where = "" if exc.row_index is None else f", row {start + exc.row_index}"
+                where = "" if exc.row_index is None else f", row {kept[exc.row_index]}"
                 raise LoaderError(path, f"the database refused rows {start}-{stop - 1}{where}: "
                                         f"{exc.message}") from exc
-            bar.advance(stop - start)
     return written
 
 
@@ -257,12 +167,6 @@ def _store(connection: Connection, report: CatalogLoadReport) -> None:
     report.validation_id = key[0]
 
 
-def _destination(table: Table, constants: Mapping[str, Any]) -> str:
-    if not constants:
-        return table.fullname
-    return f"{table.fullname} [{', '.join(f'{k}={v}' for k, v in constants.items())}]"
-
-
 def load_fits_catalog(bind: Engine | Connection | Session, path: str | os.PathLike[str],
                       table: Table | type, *, columns: Mapping[str, str] | None = None,
                       key: str | Sequence[str] | None = None, hdu: int | str = 1,
@@ -271,7 +175,8 @@ def load_fits_catalog(bind: Engine | Connection | Session, path: str | os.PathLi
                       expected_rows: int | None = None,
                       max_null_rate: float | Mapping[str, float] | None = None,
                       constants: Mapping[str, Any] | None = None, progress: bool = False,
-                      strict: bool = True) -> CatalogLoadReport:
+                      strict: bool = True, existing: str = "refuse",
+                      exposure: str | None = None) -> CatalogLoadReport:
     """Validate a FITS catalog table, then load it into ``table`` chunk by chunk, atomically.
 
     Parameters
@@ -281,16 +186,17 @@ def load_fits_catalog(bind: Engine | Connection | Session, path: str | os.PathLi
         of its own, committed at the end (the stored report too when the file
         is refused); with a Connection or Session the caller commits.
     path : path-like
-        The FITS file.
+        The FITS file: plain (memory-mapped), gzip or bzip2 (read into memory),
+        opened through :func:`~lightcurvedb.loaders.fitsfile.open_fits`.
     table : sqlalchemy.Table or mapped class
         The destination.
     columns : mapping of str to str, optional
         FITS column -> table column. Default: every FITS column whose name
         matches a table column, in any case (``TARGETID`` -> ``targetid``).
     key : str or sequence of str, optional
-        FITS column(s) that must be unique in the file and new to the
-        destination. Default: the columns loaded into the table's primary key,
-        when all of it is loaded.
+        FITS column(s) that must be unique in the file and are matched with
+        the destination (see ``existing``). Default: the columns loaded into
+        the table's primary key, when all of it is loaded.
     hdu : int or str, optional
         The table HDU, by index or EXTNAME (default 1).
     chunk_rows : int, optional
@@ -311,24 +217,41 @@ def load_fits_catalog(bind: Engine | Connection | Session, path: str | os.PathLi
     strict : bool, optional
         Refuse the file for range violations and null rates above
         ``max_null_rate`` too; with False those are recorded and the rows loaded.
+    existing : {"refuse", "reuse"}, optional
+        What a key already in the destination means. ``"refuse"`` (the
+        default): the file is refused (``5 key(s) of TARGETID are already in
+        ...``). ``"reuse"``: the stored row is that key's row -- it is not
+        written again; where it holds NULL in a loaded column the file's value
+        fills it, where it holds another value than the file's the file is
+        refused (a conflict).
+    exposure : str, optional
+        A FITS column (DESI's ``EXPID``) that, when the table has it, makes the
+        table one row per exposure: the key must then be unique per exposure
+        (key and ``exposure`` together), a key's rows must agree on the loaded
+        columns, and only its first row is written. A table without the column
+        is an ordinary catalog.
 
     Returns
     -------
     CatalogLoadReport
-        With ``skipped`` set, and nothing read or stored, when the same bytes
-        (SHA-256) were already loaded from the same HDU into the same destination.
+        With ``skipped`` set, and nothing validated or stored, when the same
+        content (the SHA-256 of the uncompressed bytes: a gzipped copy is the
+        same file) was already loaded from the same HDU into the same destination.
 
     Raises
     ------
     LoaderError
-        Naming the file, for a missing or unreadable file, a missing HDU or
-        column, a truncated file, a variable-length column, or text that is
-        not ASCII (naming the column and row); nothing is stored.
+        Naming the file, for a missing or unreadable file, a checksum that
+        does not match (naming the HDU), a missing HDU or column, a truncated
+        file, a variable-length column, or text that is not ASCII (naming the
+        column and row); nothing is stored.
     ValueError
-        For ``ranges`` or ``max_null_rate`` naming a column that is not loaded.
+        For ``ranges`` or ``max_null_rate`` naming a column that is not
+        loaded, or an unknown ``existing``.
     CatalogValidationError
-        A :class:`LoaderError` for a file that failed a check (duplicate or
-        already-present keys, values the destination cannot hold, nulls in
+        A :class:`LoaderError` for a file that failed a check (duplicate keys,
+        keys already present with ``existing="refuse"``, values that
+        contradict stored rows, values the destination cannot hold, nulls in
         NOT NULL columns, a wrong row count, with ``strict`` ranges and null
         rates) or whose rows the database refused: no row is written but the
         report, which the error carries as ``report``.
@@ -338,17 +261,20 @@ def load_fits_catalog(bind: Engine | Connection | Session, path: str | os.PathLi
     fixed = dict(constants or {})
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be positive")
-    if not source.is_file():
-        raise LoaderError(source, "no such file")
-    digest = file_sha256(source)
+    if existing not in _EXISTING:
+        raise ValueError(f"existing must be one of {', '.join(_EXISTING)}, not {existing!r}")
     failure: CatalogValidationError | None = None
-    with _connection(bind) as connection, open_catalog_table(source, hdu) as (table_hdu, label):
-        report = CatalogLoadReport(path=source, sha256=digest, hdu=label,
-                                   destination=_destination(dest, fixed),
-                                   rows_in_file=int(table_hdu.header["NAXIS2"]))
-        plan = _plan(source, table_hdu, dest, columns, fixed)
-        key_columns = _key(source, table_hdu, dest, plan, key)
-        report.key_columns = key_columns
+    with _connection(bind) as connection, \
+            open_catalog_table(source, hdu) as (table_hdu, label, content):
+        report = CatalogLoadReport(path=source, sha256=content.sha256, hdu=label,
+                                   destination=destination_label(dest, fixed),
+                                   rows_in_file=int(table_hdu.header["NAXIS2"]),
+                                   existing=existing)
+        plan = plan_columns(source, table_hdu, dest, columns, fixed)
+        keys = key_columns(source, table_hdu, dest, plan, key)
+        per_exposure = exposure_column(table_hdu, exposure, keys) if keys else None
+        report.key_columns = keys + ([per_exposure] if per_exposure else [])
+        report.match_columns = list(keys)
         loaded_names = [name for name, _ in plan]
         upper_ranges = by_fits_column("ranges", ranges, loaded_names, dest.fullname)
         if isinstance(max_null_rate, Mapping):
@@ -356,31 +282,23 @@ def load_fits_catalog(bind: Engine | Connection | Session, path: str | os.PathLi
                                            dest.fullname)
         earlier = connection.execute(
             select(CatalogValidation.id).where(
-                CatalogValidation.sha256 == digest, CatalogValidation.hdu == label,
+                CatalogValidation.sha256 == content.sha256, CatalogValidation.hdu == label,
                 CatalogValidation.destination == report.destination,
                 CatalogValidation.loaded.is_(True)).order_by(CatalogValidation.id.desc())
         ).first()
-        if earlier is not None and _rows_remain(connection, table_hdu, dest, plan, key_columns,
-                                                fixed, report.rows_in_file):
+        if earlier is not None and _rows_remain(connection, table_hdu, dest, plan, keys, fixed,
+                                                report.rows_in_file):
             report.skipped = report.loaded = True
             report.validation_id = earlier[0]
             return report
-        _validate(connection, source, table_hdu, dest, plan, key_columns, report, fixed,
-                  upper_ranges, chunk_rows, progress)
+        to_write = validate_table(connection, source, table_hdu, dest, plan, keys, report,
+                                  fixed, upper_ranges, chunk_rows, progress,
+                                  exposure=per_exposure, reuse=existing == "reuse")
         stopping = judge(report, [dest for _, dest in plan], expected_rows=expected_rows,
                          max_null_rate=max_null_rate, strict=strict)
         if not stopping:
-            try:
-                with connection.begin_nested():
-                    report.rows_loaded = _write(connection, source, table_hdu, dest, plan,
-                                                fixed, report.rows_in_file, chunk_rows,
-                                                progress)
-            except LoaderError as exc:
-                report.rows_loaded = 0
-                report.problems.append(exc.reason)
-                stopping = [exc.reason]
-            else:
-                report.loaded = True
+            stopping = _write_file(connection, source, table_hdu, dest, plan, keys, fixed,
+                                   report, to_write, chunk_rows, progress)
         _store(connection, report)
         if stopping:
             failure = CatalogValidationError(source, "; ".join(stopping), report)
@@ -389,21 +307,23 @@ def load_fits_catalog(bind: Engine | Connection | Session, path: str | os.PathLi
     return report
 
 
-def _key(path: pathlib.Path, table_hdu: Any, table: Table, plan: list[tuple[str, Column[Any]]],
-         key: str | Sequence[str] | None) -> list[str]:
-    """Resolve the key columns (FITS names); they must be loaded."""
-    loaded = {name.upper(): name for name, _ in plan}
-    if key is None:
-        primary = {c.name for c in table.primary_key.columns}
-        chosen = [name for name, dest in plan if dest.name in primary]
-        return chosen if primary and {d.name for _, d in plan} >= primary else []
-    names = [key] if isinstance(key, str) else list(key)
-    in_file = {name.upper() for name in table_hdu.columns.names}
-    missing = [name for name in names if name.upper() not in in_file]
-    if missing:
-        raise LoaderError(path, f"no key column {', '.join(missing)} in the table")
-    unloaded = [name for name in names if name.upper() not in loaded]
-    if unloaded:
-        raise ValueError(f"key column(s) {', '.join(unloaded)} are not loaded into "
-                         f"{table.fullname}")
-    return [loaded[name.upper()] for name in names]
+def _write_file(connection: Connection, path: pathlib.Path, table_hdu: Any, table: Table,
+                plan: list[tuple[str, Column[Any]]], keys: list[str],
+                constants: Mapping[str, Any], report: CatalogLoadReport, to_write: WritePlan,
+                chunk_rows: int, progress: bool) -> list[str]:
+    """Write the planned rows and fills in one SAVEPOINT; return the reason if it was refused."""
+    dest_of = dict(plan)
+    try:
+        with connection.begin_nested():
+            report.rows_loaded = _write(connection, path, table_hdu, table, plan, constants,
+                                        report.rows_in_file, chunk_rows, progress,
+                                        rows=to_write.rows)
+            if to_write.fills:
+                fill_values(connection, path, table, [dest_of[k] for k in keys], constants,
+                            to_write.fills)
+    except LoaderError as exc:
+        report.rows_loaded = 0
+        report.problems.append(exc.reason)
+        return [exc.reason]
+    report.loaded = True
+    return []

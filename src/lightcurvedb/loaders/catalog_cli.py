@@ -6,6 +6,8 @@ Examples
 
    $ lcdb load catalog fastspec-iron.fits --catalog "DESI DR1" --mission DESI
    $ lcdb load catalog vac/ --catalog "DESI DR1" --mission DESI --key TARGETID --hdu FASTSPEC
+   $ lcdb load catalog healpix/ --catalog "DESI DR1" --mission DESI --hdu FIBERMAP
+   $ lcdb load catalog more.fits --catalog "DESI DR1" --mission DESI --refuse-existing
    $ lcdb catalog validations --failed          # stored reports, newest first
 
 :func:`add_catalog_commands` adds both to a parser built like
@@ -42,7 +44,8 @@ def cmd_load_catalog(args: argparse.Namespace) -> int:
     def work(db: Session) -> int:
         run = load_catalog_targets(db, args.paths, catalog=args.catalog, mission=args.mission,
                                    key=args.key, designation=args.designation, hdu=args.hdu,
-                                   chunk_rows=args.chunk_rows, progress=args.progress)
+                                   chunk_rows=args.chunk_rows, progress=args.progress,
+                                   existing=args.existing, exposure=args.exposure)
         print(run.render())
         return 0 if run.ok else 1
 
@@ -105,6 +108,16 @@ def add_catalog_commands(load_commands: argparse._SubParsersAction,
                       help="the table HDU, by index or EXTNAME (default: 1)")
     load.add_argument("--chunk-rows", type=int, default=100_000, metavar="N",
                       help="rows read and written at a time (default: 100000)")
+    load.add_argument("--refuse-existing", dest="existing", action="store_const",
+                      const="refuse", default="reuse",
+                      help="refuse a file with a key already in the catalog (default: such "
+                           "a key is that target; only new keys become targets)")
+    load.add_argument("--exposure-column", dest="exposure", default="EXPID", metavar="COLUMN",
+                      help="a table with this column lists a target once per exposure: its "
+                           "key may repeat, once per exposure (default: EXPID)")
+    load.add_argument("--no-exposure-column", dest="exposure", action="store_const",
+                      const=None, help="treat every table as a catalog: a repeated key "
+                                       "refuses the file")
     load.add_argument("--no-progress", dest="progress", action="store_false",
                       help="do not show progress bars on stderr")
     group = add_group(commands, "catalog", "inspect catalog loads")

@@ -1,16 +1,19 @@
-"""The reading half of the catalog loader: open a FITS table memory-mapped, in row chunks.
+"""The reading half of the catalog loader: open a FITS table, read it in row chunks.
 
-:func:`open_catalog_table` opens the file with ``memmap=True`` and refuses
-what cannot be read whole (a missing HDU, an HDU that is not a binary table,
-a file shorter than its headers promise); :func:`row_chunks` and
-:func:`native_column` then slice ``hdu.data[start:stop]`` into plain numpy
-arrays, so only the chunk being checked or written is in memory.
+:func:`open_catalog_table` opens the file through
+:func:`~lightcurvedb.loaders.fitsfile.open_fits`, the one FITS-opening rule of
+every reader: ``CHECKSUM``/``DATASUM`` verified as the FITS standard defines
+them, gzip and bzip2 files read (recognised by their first bytes), the
+SHA-256 of the uncompressed bytes returned. A plain file stays memory-mapped;
+a compressed one is decompressed into memory. It then refuses what cannot be
+read whole (a missing HDU, an HDU that is not a binary table, a file shorter
+than its headers promise); :func:`row_chunks` and :func:`native_column` slice
+``hdu.data[start:stop]`` into plain numpy arrays, so only the chunk being
+checked or written is converted.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 import pathlib
 import warnings
 from collections.abc import Iterator
@@ -21,47 +24,41 @@ import numpy as np
 import numpy.typing as npt
 from astropy.io import fits
 
+from lightcurvedb.loaders.fitsfile import FitsContent, open_fits
 from lightcurvedb.loaders.report import LoaderError, refuse_if_fits_warned
 
-__all__ = ["dtype_label", "file_sha256", "native_column", "open_catalog_table", "read_column",
-           "row_chunks"]
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """Return the SHA-256 of a file's bytes (hex), read in blocks."""
-    with open(path, "rb") as stream:
-        return hashlib.file_digest(stream, "sha256").hexdigest()
+__all__ = ["dtype_label", "native_column", "open_catalog_table", "read_column", "row_chunks"]
 
 
 @contextmanager
-def open_catalog_table(path: pathlib.Path, hdu: int | str) -> Iterator[tuple[Any, str]]:
-    """Open ``path`` memory-mapped and yield its table HDU and the HDU's label.
+def open_catalog_table(path: pathlib.Path, hdu: int | str
+                       ) -> Iterator[tuple[Any, str, FitsContent]]:
+    """Open ``path`` with :func:`~lightcurvedb.loaders.fitsfile.open_fits`; yield its table HDU.
 
     Parameters
     ----------
     path : pathlib.Path
-        The FITS file.
+        The FITS file: plain (memory-mapped), gzip- or bzip2-compressed.
     hdu : int or str
         The HDU's index or EXTNAME.
 
     Yields
     ------
-    tuple of (astropy.io.fits.BinTableHDU, str)
-        The HDU (its ``data`` memory-mapped) and its EXTNAME, or its index if it has none.
+    tuple of (astropy.io.fits.BinTableHDU, str, FitsContent)
+        The HDU (its ``data`` memory-mapped for a plain file), its EXTNAME (or
+        its index if it has none), and the file's
+        :class:`~lightcurvedb.loaders.fitsfile.FitsContent` (SHA-256 of the
+        uncompressed bytes).
 
     Raises
     ------
     LoaderError
-        If the file is not FITS, has no such HDU, the HDU is not a binary
-        table, or the file ends before the table does (truncated).
+        If the file is missing or not FITS, a ``CHECKSUM``/``DATASUM`` does
+        not match its HDU (``checksum mismatch: HDU 1 ('FIBERMAP'): ...``),
+        the file has no such HDU, the HDU is not a binary table, or the file
+        ends before the table does (truncated).
     """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            hdul = fits.open(path, memmap=True, lazy_load_hdus=False)
-        except (OSError, ValueError, TypeError) as exc:
-            raise LoaderError(path, f"not a readable FITS file ({exc})") from None
-    try:
+    with open_fits(path, memmap=True) as (hdul, content):
         names = ", ".join(f"{i}: {h.name or '-'}" for i, h in enumerate(hdul))
         try:
             table = hdul[hdu]
@@ -75,13 +72,22 @@ def open_catalog_table(path: pathlib.Path, hdu: int | str) -> Iterator[tuple[Any
         needed = table.fileinfo()["datLoc"] + header["NAXIS1"] * header["NAXIS2"] \
             + header.get("PCOUNT", 0)
         size = path.stat().st_size
-        if size < needed:
+        if content.compression is None and size < needed:
             raise LoaderError(path, f"truncated: the {label} table ends at byte {needed:,}, "
                                     f"the file has {size:,} bytes")
-        refuse_if_fits_warned(path, caught)
-        yield table, label
-    finally:
-        hdul.close()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                table.data  # noqa: B018 -- maps (or, compressed, reads) the table here
+            except (TypeError, ValueError, OSError, EOFError):
+                # Only a compressed file gets here: its length is known once it is read.
+                held = table.fileinfo()["file"].tell()
+                raise LoaderError(path, f"truncated: the {label} table ends at byte "
+                                        f"{needed:,} of the uncompressed data, the "
+                                        f"{content.compression} stream holds {held:,} "
+                                        "bytes") from None
+            refuse_if_fits_warned(path, caught)
+        yield table, label, content
 
 
 def native_column(values: npt.NDArray[Any]) -> npt.NDArray[Any]:

@@ -53,7 +53,8 @@ class CatalogLoadReport:
     path : pathlib.Path
         The file.
     sha256 : str
-        SHA-256 of its bytes (hex).
+        SHA-256 (hex) of its uncompressed bytes: a gzipped copy of a file
+        has the file's.
     hdu : str
         The table HDU read (EXTNAME, or its index).
     destination : str
@@ -62,13 +63,17 @@ class CatalogLoadReport:
     rows_in_file : int
         Rows of the FITS table.
     rows_loaded : int
-        Rows written by this load (0 when skipped or refused).
+        Rows written by this load (0 when skipped or refused): one per new key
+        -- neither the keys already in the destination (when reused) nor a
+        key's later rows in a per-exposure table are written.
     key_columns : list of str
-        FITS columns checked for uniqueness.
+        FITS columns checked for uniqueness within the file: the key, and the
+        exposure column of a table that lists a key once per exposure
+        (``TARGETID, EXPID``).
     duplicate_keys : int
         Rows whose key repeats an earlier row of the file.
     existing_keys : int
-        Rows whose key is already in the destination.
+        Distinct keys of the file already in the destination.
     duplicate_examples : list
         A few of the keys repeated within the file.
     existing_examples : list
@@ -87,6 +92,13 @@ class CatalogLoadReport:
         The stored :class:`~lightcurvedb.models.CatalogValidation` row.
     created_at : datetime.datetime or None
         When that row was written (stored reports only).
+    existing : str
+        ``"refuse"`` (keys already in the destination refuse the file) or
+        ``"reuse"`` (they are the stored rows). Not stored: a stored report
+        with existing keys and :attr:`key_unique` set was a reuse.
+    match_columns : list of str
+        The key's FITS columns matched with the destination (the key without
+        the exposure column); :attr:`key_columns` if not set.
     """
 
     path: pathlib.Path
@@ -106,6 +118,13 @@ class CatalogLoadReport:
     skipped: bool = False
     validation_id: int | None = None
     created_at: dt.datetime | None = None
+    existing: str = "refuse"
+    match_columns: list[str] = field(default_factory=list)
+
+    @property
+    def match_key(self) -> list[str]:
+        """The key's columns matched with the destination: :attr:`match_columns`, else the key."""
+        return list(self.match_columns or self.key_columns)
 
     @property
     def passed(self) -> bool:
@@ -114,10 +133,14 @@ class CatalogLoadReport:
 
     @property
     def key_unique(self) -> bool | None:
-        """Whether the key is unique in the file and new to the destination (None: no key)."""
+        """Whether the key passed: unique in the file, and new to the destination unless reused.
+
+        None when there is no key.
+        """
         if not self.key_columns:
             return None
-        return self.duplicate_keys == 0 and self.existing_keys == 0
+        return self.duplicate_keys == 0 and (self.existing_keys == 0
+                                             or self.existing == "reuse")
 
     def column(self, name: str) -> ColumnStats:
         """Return the statistics of one column, by destination or FITS name (any case).
@@ -173,7 +196,8 @@ class CatalogLoadReport:
                           destination=self.destination, rows_in_file=self.rows_in_file,
                           rows_loaded=self.rows_loaded, key_columns=list(self.key_columns),
                           key_unique=self.key_unique, duplicate_keys=self.duplicate_keys,
-                          existing_keys=self.existing_keys, passed=self.passed,
+                          existing_keys=self.existing_keys, existing=self.existing,
+                          passed=self.passed,
                           loaded=self.loaded, skipped=self.skipped,
                           problems=list(self.problems))
         return table
@@ -195,10 +219,7 @@ class CatalogLoadReport:
         if self.skipped:
             return lines[0]
         if self.key_columns:
-            verdict = "unique" if self.key_unique else "NOT unique"
-            lines.append(f"key {', '.join(self.key_columns)}: {verdict} "
-                         f"({self.duplicate_keys:,} repeated in the file, "
-                         f"{self.existing_keys:,} already in {self.destination})")
+            lines.append(self._key_line())
         rows = [(s.column, s.fits_column, s.dtype, f"{s.null_count:,}",
                  f"{100 * s.null_rate:.4f} %", format_value(s.min), format_value(s.max),
                  f"[{format_value(s.range[0])}, {format_value(s.range[1])}]" if s.range else "-",
@@ -222,6 +243,16 @@ class CatalogLoadReport:
             lines.append("all checks passed")
         return "\n".join(lines)
 
+    def _key_line(self) -> str:
+        names = ", ".join(self.key_columns)
+        if self.existing_keys and self.key_unique:  # reused: the stored rows are the keys' rows
+            new = f"{self.rows_loaded:,} new, " if self.loaded else "nothing written, "
+            return (f"key {names}: unique in the file ({self.duplicate_keys:,} repeated); "
+                    f"{new}{self.existing_keys:,} existing in {self.destination}")
+        verdict = "unique" if self.key_unique else "NOT unique"
+        return (f"key {names}: {verdict} ({self.duplicate_keys:,} repeated in the file, "
+                f"{self.existing_keys:,} already in {self.destination})")
+
     def validation_values(self) -> dict[str, Any]:
         """Return the column values of the :class:`~lightcurvedb.models.CatalogValidation` row."""
         return {"source_path": self.path, "sha256": self.sha256, "hdu": self.hdu,
@@ -243,7 +274,8 @@ class CatalogLoadReport:
                    duplicate_keys=row.duplicate_keys, existing_keys=row.existing_keys,
                    columns=[ColumnStats.from_dict(name, values) for name, values in stats],
                    problems=list(row.problems), loaded=row.loaded, validation_id=row.id,
-                   created_at=row.created_at)
+                   created_at=row.created_at,
+                   existing="reuse" if row.key_unique and row.existing_keys else "refuse")
 
 
 def by_fits_column(option: str, values: Mapping[str, _V] | None, loaded: Iterable[str],
@@ -313,10 +345,10 @@ def judge(report: CatalogLoadReport, destinations: Sequence[Column[Any]], *,
         shown = ", ".join(map(str, report.duplicate_examples[:5]))
         fatal.append(f"key {', '.join(report.key_columns)} is not unique: "
                      f"{report.duplicate_keys:,} row(s) repeat an earlier key (e.g. {shown})")
-    if report.existing_keys:
+    if report.existing_keys and report.existing != "reuse":
         shown = ", ".join(map(str, report.existing_examples[:5]))
-        fatal.append(f"{report.existing_keys:,} key(s) of {', '.join(report.key_columns)} are "
-                     f"already in {report.destination} (e.g. {shown})")
+        fatal.append(f"{report.existing_keys:,} key(s) of {', '.join(report.match_key)} "
+                     f"are already in {report.destination} (e.g. {shown})")
     for dest, stats in zip(destinations, report.columns, strict=True):
         problem = value_problem(stats, dest)
         if problem and problem not in fatal:

@@ -10,6 +10,14 @@ chunked, one SAVEPOINT per file, a stored report per file)::
         run = load_catalog_targets(s, ["fastspec-iron.fits"], catalog="DESI DR1",
                                    mission="DESI")
     print(run.render())
+
+The same key is the same target. A key already in the catalog is that
+target: it is neither duplicated nor an error, and only the file's new keys
+become targets (``existing="refuse"`` refuses such a file instead). A table
+with an ``EXPID`` column (a DESI spectra file's ``FIBERMAP``, a coadd's
+``EXP_FIBERMAP``) lists a target once per exposure: there a TARGETID may
+repeat, once per exposure, and its rows are one target. See
+:doc:`/loading_catalogs`.
 """
 
 from __future__ import annotations
@@ -39,6 +47,13 @@ class CatalogRun:
         Files loaded, skipped and failed (with reasons).
     reports : list of CatalogLoadReport
         The validation report of every file that got as far as being validated.
+
+    Examples
+    --------
+    The last line of :meth:`render` after two files sharing 5 TARGETIDs::
+
+        targets: 35 new, 5 existing
+        catalog DESI DR1 targets: 2 files: 2 loaded, 0 skipped, 0 failed
     """
 
     files: LoadReport
@@ -49,10 +64,25 @@ class CatalogRun:
         """Whether no file failed."""
         return self.files.ok
 
+    @property
+    def new_targets(self) -> int:
+        """Targets created by this run (the rows its loaded files wrote)."""
+        return sum(r.rows_loaded for r in self.reports if r.loaded and not r.skipped)
+
+    @property
+    def existing_targets(self) -> int:
+        """Keys of this run's loaded files that were targets already (counted per file)."""
+        return sum(r.existing_keys for r in self.reports if r.loaded and not r.skipped)
+
     def render(self) -> str:
-        """Return every file's report, a blank line apart, then the summary of the run."""
+        """Return every file's report, a blank line apart, then the summary of the run.
+
+        The summary starts with the targets created and found: ``targets: 35 new,
+        5 existing``.
+        """
         parts = [report.render() for report in self.reports]
-        return "\n\n".join([*parts, self.files.render()])
+        totals = f"targets: {self.new_targets:,} new, {self.existing_targets:,} existing"
+        return "\n\n".join([*parts, f"{totals}\n{self.files.render()}"])
 
 
 def ensure_target_catalog(session: Session, catalog: str, mission: str) -> MissionCatalog:
@@ -79,12 +109,31 @@ def load_catalog_targets(session: Session, paths: PathArgument, *, catalog: str,
                          mission: str, key: str = "TARGETID", designation: str | None = None,
                          hdu: int | str = 1, chunk_rows: int = 100_000,
                          progress: bool = False, strict: bool = True,
-                         patterns: Sequence[str] = ("*.fits", "*.fits.gz")) -> CatalogRun:
+                         patterns: Sequence[str] = ("*.fits", "*.fits.gz"),
+                         existing: str = "reuse", exposure: str | None = "EXPID"
+                         ) -> CatalogRun:
     """Load each file's ``key`` column as the targets of catalog ``catalog``.
 
-    Every file is validated (key unique in the file and new to the catalog,
-    integers that fit ``Target.name``) and written atomically; a refused file
-    leaves only its stored report. The session is flushed, never committed.
+    Every file is validated (key unique in the file -- per exposure in a
+    per-exposure table --, integers that fit ``Target.name``) and written
+    atomically; a refused file leaves only its stored report. The session is
+    flushed, never committed.
+
+    The rules:
+
+    * **The same key is the same target.** A key already in the catalog is
+      that target (not duplicated, not an error); the file's other keys become
+      new targets. The report counts both (``95 new, 5 existing``).
+    * **Designation** (with ``designation``): an existing target whose
+      designation is NULL gets the file's; one whose designation differs from
+      the file's refuses the file (the catalog and the file disagree about what
+      the number names); a NULL in the file leaves the stored one alone.
+    * **Per-exposure tables.** A table with the ``exposure`` column lists a
+      target once per exposure (a DESI spectra file's ``FIBERMAP``, a coadd's
+      ``EXP_FIBERMAP``): its key must be unique per exposure (TARGETID and
+      EXPID together), the rows of one TARGETID are one target, and they must
+      agree on the designation. A table without the column is a catalog: a
+      TARGETID repeated in it refuses the file, as before.
 
     Parameters
     ----------
@@ -103,6 +152,13 @@ def load_catalog_targets(session: Session, paths: PathArgument, *, catalog: str,
         As for :func:`~lightcurvedb.loaders.catalog.load_fits_catalog`.
     patterns : sequence of str, optional
         File-name patterns of directory searches.
+    existing : {"reuse", "refuse"}, optional
+        ``"refuse"``: a file with any key already in the catalog is refused
+        (``5 key(s) of TARGETID are already in target [catalog_id=1] ...``),
+        nothing but its report written.
+    exposure : str or None, optional
+        The column that makes a table one row per exposure (DESI's ``EXPID``,
+        the default); None treats every table as a catalog.
 
     Returns
     -------
@@ -116,7 +172,8 @@ def load_catalog_targets(session: Session, paths: PathArgument, *, catalog: str,
             report = load_fits_catalog(session, path, Target, columns=columns, key=key, hdu=hdu,
                                        chunk_rows=chunk_rows, progress=progress,
                                        strict=strict,
-                                       constants={"catalog_id": target_catalog.id})
+                                       constants={"catalog_id": target_catalog.id},
+                                       existing=existing, exposure=exposure)
         except CatalogValidationError as exc:
             run.reports.append(exc.report)
             run.files.add_failure(path, exc.reason)

@@ -15,13 +15,14 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from numpy.lib.recfunctions import repack_fields
 from sqlalchemy import Boolean, Column, Float, Integer, Numeric, String
 from sqlalchemy.types import BigInteger, SmallInteger
 
 from lightcurvedb.core.types import NumpyArray
 
-__all__ = ["ColumnStats", "KeyCheck", "null_mask", "physical_null", "storage_problem",
-           "table_nulls", "value_problem"]
+__all__ = ["ColumnStats", "KeyCheck", "key_value", "null_mask", "physical_null",
+           "storage_problem", "table_nulls", "value_problem"]
 
 #: Bits of the declared integer types: what an integer column can hold.
 _INTEGER_BITS = ((SmallInteger, 16), (BigInteger, 64), (Integer, 32))
@@ -224,19 +225,47 @@ class KeyCheck:
             self._keys[f"k{i}"][self._filled:self._filled + n] = v
         self._filled += n
 
+    def values(self, fields: int | None = None) -> npt.NDArray[Any]:
+        """Return the key values seen so far: of the first ``fields`` key columns (default all).
+
+        One key column gives a plain array, several a packed structured array
+        (which sorts and compares row by row).
+        """
+        if self._keys is None:
+            return np.empty(0, dtype=np.int64)
+        keys = self._keys[:self._filled]
+        names = list(keys.dtype.names or ())[:fields]
+        if len(names) == 1:
+            return keys[names[0]]
+        return repack_fields(keys[names])
+
     def duplicates(self, examples: int = 5) -> tuple[int, list[Any]]:
         """Return how many rows repeat an earlier row's key, and a few repeated keys."""
         if self._keys is None or self._filled < 2:
             return 0, []
-        keys = self._keys[:self._filled]
-        if len(keys.dtype.names or ()) == 1:
-            keys = keys["k0"]
-        ordered = np.sort(keys)
+        ordered = np.sort(self.values())
         repeated = ordered[1:] == ordered[:-1]
         count = int(np.count_nonzero(repeated))
         shown = np.unique(ordered[1:][repeated])[:examples]
-        return count, [_plain(v) if np.ndim(v) == 0 and not isinstance(v, np.void)
-                       else tuple(_plain(x) for x in v) for v in shown]
+        return count, [key_value(v) for v in shown]
+
+    def first_rows(self, fields: int | None = None) -> npt.NDArray[np.bool_]:
+        """Return which rows hold the first occurrence of their key (first ``fields`` columns).
+
+        Every row is a first occurrence when the key is unique; in a table
+        that lists a target once per exposure, only the target's first row is.
+        """
+        keys = self.values(fields)
+        first = np.zeros(len(keys), dtype=bool)
+        first[np.unique(keys, return_index=True)[1]] = True
+        return first
+
+
+def key_value(value: Any) -> Any:
+    """Return one key as Python: a scalar, or a tuple of scalars for a key of several columns."""
+    if np.ndim(value) == 0 and not isinstance(value, np.void):
+        return _plain(value)
+    return tuple(_plain(x) for x in value)
 
 
 def _integer_bits(column: Column[Any]) -> int | None:
