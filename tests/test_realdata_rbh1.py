@@ -71,3 +71,60 @@ def test_real_wfc3_flc_loaded_twice_is_skipped(session, real_file):
     assert (again.loaded, again.skipped, again.failures) == ([], [path], [])
     assert len(session.scalars(select(RBH1Observation).where(
         RBH1Observation.file_name == path.name)).all()) == 1
+
+
+def _nothing_written(session):
+    from lightcurvedb.models import FITSFrame, Instrument
+
+    assert session.scalars(select(RBH1Observation)).all() == []
+    assert session.scalars(select(FITSFrame)).all() == []
+    assert session.scalars(select(Instrument)).all() == []
+
+
+def test_real_nirspec_msa_slit_is_refused_by_its_exp_type(session, real_file):
+    path = real_file("jwst_nirspec_msa_slit")
+    with fits.open(path) as hdul:
+        assert (hdul[0].header["EXP_TYPE"], hdul[0].header["DETECTOR"]) == \
+            ("NRS_MSASPEC", "NRS2")
+    report = load_rbh1_directory(session, [path], progress=False)
+    assert report.failures == [(path, (
+        "not an RBH-1 product: EXP_TYPE = 'NRS_MSASPEC' (multi-object spectroscopy with the "
+        "micro-shutter assembly); RBH-1 takes NIRSpec IFU files (EXP_TYPE = 'NRS_IFU')"))]
+    _nothing_written(session)
+
+
+def test_real_wfc3_ir_flt_is_refused_by_its_detector(session, real_file):
+    path = real_file("hst_wfc3_ir_flt")
+    report = load_rbh1_directory(session, [path], progress=False)
+    assert report.failures == [(path, "not an RBH-1 product: DETECTOR = 'IR' (RBH-1 takes "
+                                      "WFC3/UVIS flc and drc files)")]
+    _nothing_written(session)
+
+
+def test_real_acs_cutout_is_refused_naming_what_its_extensions_say(session, real_file):
+    path = real_file("hst_acs_drz_cutout")
+    with fits.open(path) as hdul:
+        telescope, instrument = hdul[1].header["TELESCOP"], hdul[1].header["INSTRUME"]
+        origin = hdul[0].header["ORIGIN"]
+    report = load_rbh1_directory(session, [path], progress=False)
+    ((failed, reason),) = report.failures
+    assert failed == path and reason == (
+        f"not an RBH-1 product: TELESCOP = '(none)', INSTRUME = '(none)' in the primary header; "
+        f"HDU 1 (CUTOUT) says {telescope} {instrument}, made by {origin!r} (expected HST WFC3 "
+        "or JWST NIRSPEC)")
+    _nothing_written(session)
+
+
+def test_real_headers_map_onto_the_instrument_tree(session, real_file):
+    from lightcurvedb.missions.hst import hst_detector
+    from lightcurvedb.missions.jwst import jwst_instrument
+
+    with fits.open(real_file("jwst_nirspec_msa_slit")) as hdul:
+        h = hdul[0].header
+        mode, detector = jwst_instrument(session, h["INSTRUME"], h["EXP_TYPE"], h["DETECTOR"])
+    assert (mode.path, detector.path) == ("JWST > NIRSpec > MOS", "JWST > NIRSpec > MOS > NRS2")
+    for key, path in (("hst_wfc3_ir_flt", "HST > WFC3 > IR"),
+                      ("hst_wfc3_uvis_flc", "HST > WFC3 > UVIS")):
+        with fits.open(real_file(key)) as hdul:
+            h = hdul[0].header
+            assert hst_detector(session, h["INSTRUME"], h["DETECTOR"]).path == path

@@ -98,6 +98,27 @@ def _text(header: fits.Header, key: str) -> str:
         return ""
 
 
+def _raw(header: fits.Header, key: str) -> str:
+    try:
+        return str(header.get(key, "") or "").strip()
+    except VerifyError:
+        return ""
+
+
+def _elsewhere(hdul: fits.HDUList, telescope: str) -> str:
+    """Where an extension names the telescope when the primary header does not (cutouts)."""
+    if telescope:
+        return ""
+    for index, hdu in enumerate(hdul[1:], start=1):
+        found = _text(hdu.header, "TELESCOP")
+        if found:
+            creator = (_raw(hdul[0].header, "ORIGIN") or _raw(hdul[0].header, "CREATOR"))
+            made = f", made by {creator!r}" if creator else ""
+            return (f" in the primary header; HDU {index} ({hdu.name}) says "
+                    f"{found} {_text(hdu.header, 'INSTRUME') or '(no INSTRUME)'}{made}")
+    return ""
+
+
 def classify_hdul(name: str, hdul: fits.HDUList) -> Classification:
     """Classify an open FITS file from its headers and HDU layout.
 
@@ -160,8 +181,8 @@ def classify_hdul(name: str, hdul: fits.HDUList) -> Classification:
             evidence = f"JWST NIRSPEC, {naxis}-D SCI"
     else:
         raise ValueError(f"not an RBH-1 product: TELESCOP = {telescope or '(none)'!r}, "
-                         f"INSTRUME = {instrument or '(none)'!r} (expected HST WFC3 or "
-                         "JWST NIRSPEC)")
+                         f"INSTRUME = {instrument or '(none)'!r}{_elsewhere(hdul, telescope)} "
+                         "(expected HST WFC3 or JWST NIRSPEC)")
     return Classification(kind, telescope, instrument, evidence, name_type)
 
 
