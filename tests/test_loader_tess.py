@@ -257,8 +257,11 @@ def _rewrite_header(source: pathlib.Path, dest: pathlib.Path, ext: int, **keywor
 
 
 def _flip_a_data_byte(source: pathlib.Path, dest: pathlib.Path) -> None:
+    """Flip a byte of a flux value in the LIGHTCURVE table's data blocks."""
+    with fits.open(source) as hdul:
+        start = hdul["LIGHTCURVE"].fileinfo()["datLoc"]
     data = bytearray(source.read_bytes())
-    data[2880 * 6 + 100] ^= 0xFF
+    data[start + 100] ^= 0xFF
     dest.write_bytes(bytes(data))
 
 
@@ -275,7 +278,8 @@ BAD_FILES = {
                         "the LIGHTCURVE table lacks column(s) QUALITY"),
     "tic_mismatch": (write_with_ticid_mismatch, f"TIC id mismatch: TICID {A} in the primary "
                                                 f"header but {A + 1} in the LIGHTCURVE header"),
-    "bad_checksum": (_flip_a_data_byte, "checksum mismatch: HDU 1 ('LIGHTCURVE'): "),
+    # SPOC files carry CHECKSUM alone (no DATASUM), and so do the generated ones
+    "bad_checksum": (_flip_a_data_byte, "checksum mismatch: HDU 1 ('LIGHTCURVE'): CHECKSUM = "),
     "not_a_cadence": (lambda s, d: _rewrite_header(s, d, 1, TIMEDEL=300 / 86400),
                       "TIMEDEL = 0.00347"),
     "bad_ccd": (lambda s, d: _rewrite_header(s, d, 0, CCD=5), "invalid SECTOR/CAMERA/CCD 1/1/5"),
