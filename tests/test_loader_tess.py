@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from lightcurvedb import connect, migrations
 from lightcurvedb.loaders import LoaderError, LoadReport, ProgressBar
 from lightcurvedb.loaders.progress import MIN_ITEMS
+from lightcurvedb.loaders.report import NoFilesFound
 from lightcurvedb.loaders.tess import (
     find_spoc_files,
     load_lightcurves,
@@ -130,7 +131,10 @@ def test_generated_files_have_the_spoc_layout_and_nans(good_files):
 def test_find_spoc_files(good_dir, good_files, tmp_path):
     assert sorted(find_spoc_files(good_dir)) == sorted(good_files)
     (tmp_path / "notes.txt").write_text("not a light curve")
-    assert find_spoc_files([tmp_path, good_files[1], good_files[1]]) == [good_files[1]]
+    assert find_spoc_files([good_dir / "s0002", good_files[1], good_files[1]]) == [
+        *sorted(good_files[3:]), good_files[1]]
+    with pytest.raises(NoFilesFound, match="under " + str(tmp_path)):   # a directory of none
+        find_spoc_files([tmp_path, good_files[1]])
 
 
 def test_loads_several_targets_sectors_and_cadences(session, good_dir, good_files):

@@ -20,7 +20,7 @@ from astropy.io import fits
 
 from lightcurvedb.loaders.fitsfile import read_fits
 from lightcurvedb.loaders.products import NOT_SPOC, SPOC_COLUMNS, header_facts, identify
-from lightcurvedb.loaders.report import LoaderError
+from lightcurvedb.loaders.report import LoaderError, with_compressed
 from lightcurvedb.missions.tess import CADENCES_SECONDS
 
 __all__ = ["REQUIRED_COLUMNS", "SPOC_PATTERNS", "SpocLightCurve", "read_spoc_lightcurve",
@@ -28,8 +28,9 @@ __all__ = ["REQUIRED_COLUMNS", "SPOC_PATTERNS", "SpocLightCurve", "read_spoc_lig
 
 #: ``LIGHTCURVE`` columns the loader needs; the others (centroids, background) are not stored.
 REQUIRED_COLUMNS = SPOC_COLUMNS
-#: File names searched for in directories: 2-minute and 20-second light curves.
-SPOC_PATTERNS = ("*_lc.fits", "*_fast-lc.fits")
+#: File names searched for in directories: 2-minute and 20-second light curves, plain,
+#: gzipped or bzip2-compressed (read alike, see :func:`~lightcurvedb.loaders.fitsfile.open_fits`).
+SPOC_PATTERNS = with_compressed(("*_lc.fits", "*_fast-lc.fits"))
 #: Relative tolerance when matching ``TIMEDEL`` to a TESS cadence.
 _CADENCE_TOLERANCE = 0.01
 
