@@ -191,7 +191,7 @@ def _rbh1_rows(session: Session) -> dict[str, object]:
     row = session.scalars(select(RBH1Observation)).one()
     wcs = session.scalars(select(WCSSolution)).one()
     frame = session.scalars(select(HSTFLCFrame)).one()
-    skip = {"obs_id", "file_name", "file_path", "file_size_bytes", "run_id", "created_at",
+    skip = {"obs_id", "file_name", "file_path", "file_size_bytes", "run_id", "loaded_at",
             "frame_id", "wcs_id"}
     values = {f"obs.{c.key}": getattr(row, c.key) for c in RBH1Observation.__table__.columns
               if c.key not in skip}
