@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from lightcurvedb import connect, migrations
 from lightcurvedb.loaders import LoaderError, LoadReport, ProgressBar
 from lightcurvedb.loaders.progress import MIN_ITEMS
+from lightcurvedb.loaders.report import NoFilesFound
 from lightcurvedb.loaders.tess import (
     find_spoc_files,
     load_lightcurves,
@@ -130,7 +131,10 @@ def test_generated_files_have_the_spoc_layout_and_nans(good_files):
 def test_find_spoc_files(good_dir, good_files, tmp_path):
     assert sorted(find_spoc_files(good_dir)) == sorted(good_files)
     (tmp_path / "notes.txt").write_text("not a light curve")
-    assert find_spoc_files([tmp_path, good_files[1], good_files[1]]) == [good_files[1]]
+    assert find_spoc_files([good_dir / "s0002", good_files[1], good_files[1]]) == [
+        *sorted(good_files[3:]), good_files[1]]
+    with pytest.raises(NoFilesFound, match="under " + str(tmp_path)):   # a directory of none
+        find_spoc_files([tmp_path, good_files[1]])
 
 
 def test_loads_several_targets_sectors_and_cadences(session, good_dir, good_files):
@@ -257,8 +261,11 @@ def _rewrite_header(source: pathlib.Path, dest: pathlib.Path, ext: int, **keywor
 
 
 def _flip_a_data_byte(source: pathlib.Path, dest: pathlib.Path) -> None:
+    """Flip a byte of a flux value in the LIGHTCURVE table's data blocks."""
+    with fits.open(source) as hdul:
+        start = hdul["LIGHTCURVE"].fileinfo()["datLoc"]
     data = bytearray(source.read_bytes())
-    data[2880 * 6 + 100] ^= 0xFF
+    data[start + 100] ^= 0xFF
     dest.write_bytes(bytes(data))
 
 
@@ -275,7 +282,8 @@ BAD_FILES = {
                         "the LIGHTCURVE table lacks column(s) QUALITY"),
     "tic_mismatch": (write_with_ticid_mismatch, f"TIC id mismatch: TICID {A} in the primary "
                                                 f"header but {A + 1} in the LIGHTCURVE header"),
-    "bad_checksum": (_flip_a_data_byte, "checksum mismatch: HDU 1 ('LIGHTCURVE'): "),
+    # SPOC files carry CHECKSUM alone (no DATASUM), and so do the generated ones
+    "bad_checksum": (_flip_a_data_byte, "checksum mismatch: HDU 1 ('LIGHTCURVE'): CHECKSUM = "),
     "not_a_cadence": (lambda s, d: _rewrite_header(s, d, 1, TIMEDEL=300 / 86400),
                       "TIMEDEL = 0.00347"),
     "bad_ccd": (lambda s, d: _rewrite_header(s, d, 0, CCD=5), "invalid SECTOR/CAMERA/CCD 1/1/5"),

@@ -8,14 +8,15 @@ Examples
    $ lcdb --url postgresql://astro@db/lightcurves db upgrade
    $ lcdb db current
    $ lcdb db downgrade -1
-   $ lcdb load tess sector1/ sector2/  # SPOC *_lc.fits files, directories searched recursively
+   $ lcdb load tess sector1/ sector2/  # SPOC *_lc.fits(.gz) files, directories searched recursively
    $ lcdb load rbh1 rbh1_data/ --dictionary fits_data_dictionary.json  # HST + JWST files
    $ lcdb load catalog fastspec-iron.fits --catalog "DESI DR1" --mission DESI  # TARGETIDs
 
 The database is ``--url`` if given, else what :func:`lightcurvedb.connect`
 resolves (``LIGHTCURVEDB_URL``, ``db.conf``, the default SQLite file). Errors
-are reported on one line, ``lcdb: error: <message>``, with exit status 1;
-``--debug`` shows the full traceback instead.
+are reported on one line, ``lcdb: error: <message>``, with exit status 1 (a
+``load`` directory holding no file to load is one: ``lcdb: error: no files
+matching ... under DIR``); ``--debug`` shows the full traceback instead.
 """
 
 from __future__ import annotations
@@ -145,21 +146,25 @@ def _cmd_heads(args: argparse.Namespace) -> int:
 
 
 def _cmd_load_tess(args: argparse.Namespace) -> int:
-    from lightcurvedb.loaders.tess import load_paths  # astropy.io.fits: import only when used
+    # astropy.io.fits: import only when used
+    from lightcurvedb.loaders.tess import find_spoc_files, load_paths
 
+    files = find_spoc_files(args.paths)   # an empty directory fails before migrating
     with _engine(args) as engine:
         migrations.upgrade(engine)
-        report = load_paths(engine, args.paths, progress=args.progress, strict=args.strict)
+        report = load_paths(engine, files, progress=args.progress, strict=args.strict)
     print(report.render())
     return 0 if report.ok else 1
 
 
 def _cmd_load_rbh1(args: argparse.Namespace) -> int:
-    from lightcurvedb.loaders.rbh1 import load_rbh1_paths  # astropy: import only when used
+    # astropy: import only when used
+    from lightcurvedb.loaders.rbh1 import find_rbh1_files, load_rbh1_paths
 
+    files = find_rbh1_files(args.directory)   # an empty directory fails before migrating
     with _engine(args) as engine:
         migrations.upgrade(engine)
-        report = load_rbh1_paths(engine, args.directory, progress=args.progress,
+        report = load_rbh1_paths(engine, files, progress=args.progress,
                                  strict=args.strict, dictionary_path=args.dictionary)
     print(report.render())
     return 0 if report.ok else 1
@@ -219,20 +224,22 @@ def build_parser() -> argparse.ArgumentParser:
                                "after migrating it to the newest revision.")
     load_commands = load.add_subparsers(title="commands", metavar="COMMAND", required=True)
     load_tess = add_command(load_commands, "tess", "load TESS SPOC light-curve files; exit "
-                             "status 1 if any file failed", _cmd_load_tess, common)
+                             "status 1 if any file failed or a directory holds none",
+                             _cmd_load_tess, common)
     load_tess.add_argument("paths", nargs="+", metavar="PATH",
                            help="a *_lc.fits file, or a directory searched recursively for "
-                                "*_lc.fits and *_fast-lc.fits")
+                                "*_lc.fits and *_fast-lc.fits (also .gz, .bz2)")
     load_tess.add_argument("--no-progress", dest="progress", action="store_false",
                            help="do not show a progress bar on stderr")
     load_tess.add_argument("--strict", action="store_true",
                            help="stop at the first file that fails and commit nothing")
     load_rbh1 = add_command(load_commands, "rbh1", "load an RBH-1 directory of HST WFC3 and "
                              "JWST NIRSpec files into zones 0-1; exit status 1 if any file "
-                             "failed", _cmd_load_rbh1, common)
+                             "failed or a directory holds none", _cmd_load_rbh1, common)
     load_rbh1.add_argument("directory", nargs="+", metavar="DIR",
-                           help="a directory searched recursively for *.fits (or files); "
-                                "each file's type comes from its headers")
+                           help="a directory searched recursively for *.fits, *.fits.gz, "
+                                "*.fits.bz2 and *.fits.fz (or files); each file's type comes "
+                                "from its headers")
     load_rbh1.add_argument("--dictionary", metavar="OUT.json",
                            help="also write the files' data dictionary (JSON) there")
     load_rbh1.add_argument("--no-progress", dest="progress", action="store_false",

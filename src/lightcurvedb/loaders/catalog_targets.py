@@ -30,7 +30,13 @@ from sqlalchemy.orm import Session
 
 from lightcurvedb.loaders.catalog import CatalogValidationError, load_fits_catalog
 from lightcurvedb.loaders.catalog_report import CatalogLoadReport
-from lightcurvedb.loaders.report import LoaderError, LoadReport, PathArgument, find_files
+from lightcurvedb.loaders.report import (
+    LoaderError,
+    LoadReport,
+    PathArgument,
+    find_files,
+    with_compressed,
+)
 from lightcurvedb.missions._common import ensure_catalog, ensure_mjd_utc_mission
 from lightcurvedb.models import MissionCatalog, Target
 
@@ -109,7 +115,7 @@ def load_catalog_targets(session: Session, paths: PathArgument, *, catalog: str,
                          mission: str, key: str = "TARGETID", designation: str | None = None,
                          hdu: int | str = 1, chunk_rows: int = 100_000,
                          progress: bool = False, strict: bool = True,
-                         patterns: Sequence[str] = ("*.fits", "*.fits.gz"),
+                         patterns: Sequence[str] = with_compressed(("*.fits",)),
                          existing: str = "reuse", exposure: str | None = "EXPID"
                          ) -> CatalogRun:
     """Load each file's ``key`` column as the targets of catalog ``catalog``.
@@ -151,7 +157,9 @@ def load_catalog_targets(session: Session, paths: PathArgument, *, catalog: str,
     hdu, chunk_rows, progress, strict
         As for :func:`~lightcurvedb.loaders.catalog.load_fits_catalog`.
     patterns : sequence of str, optional
-        File-name patterns of directory searches.
+        File-name patterns of directory searches (default ``*.fits``,
+        ``*.fits.gz``, ``*.fits.bz2``); a directory that matches none raises
+        :class:`~lightcurvedb.loaders.report.NoFilesFound`.
     existing : {"reuse", "refuse"}, optional
         ``"refuse"``: a file with any key already in the catalog is refused
         (``5 key(s) of TARGETID are already in target [catalog_id=1] ...``),

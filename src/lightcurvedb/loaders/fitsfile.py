@@ -279,7 +279,8 @@ def content_sha256(path: str | os.PathLike[str]) -> str:
 
 @contextmanager
 def open_fits(path: str | os.PathLike[str], *, error: type[LoaderError] = LoaderError,
-              memmap: bool = False) -> Iterator[tuple[fits.HDUList, FitsContent]]:
+              memmap: bool = False, check: Callable[[fits.HDUList], None] | None = None
+              ) -> Iterator[tuple[fits.HDUList, FitsContent]]:
     """Open a FITS file, verify it, and yield it with its :class:`FitsContent`.
 
     Parameters
@@ -290,6 +291,11 @@ def open_fits(path: str | os.PathLike[str], *, error: type[LoaderError] = Loader
         The class of error to raise (default :class:`LoaderError`).
     memmap : bool, optional
         Memory-map the data (plain files only; compressed files are read).
+    check : callable, optional
+        Called with the open file as soon as its headers are read, before
+        its bytes are hashed and its checksums compared: a reader refuses a
+        file of the wrong kind here (raising ``error``), cheaply and before
+        any other judgement (the SPOC reader names Kepler files this way).
 
     Yields
     ------
@@ -336,6 +342,8 @@ def open_fits(path: str | os.PathLike[str], *, error: type[LoaderError] = Loader
             hdul.close()
             raise
     try:
+        if check is not None:
+            check(hdul)
         spans = _spans(hdul)
         try:
             with _stream(path, compression) as stream:
@@ -354,7 +362,8 @@ def open_fits(path: str | os.PathLike[str], *, error: type[LoaderError] = Loader
 
 
 def read_fits(path: str | os.PathLike[str], parse: Callable[[fits.HDUList, FitsContent], _T],
-              *, error: type[LoaderError] = LoaderError) -> _T:
+              *, error: type[LoaderError] = LoaderError,
+              check: Callable[[fits.HDUList], None] | None = None) -> _T:
     """Open ``path`` with :func:`open_fits` and return ``parse(hdul, content)``.
 
     While ``parse`` reads the data, an astropy warning (a short data area, a
@@ -371,6 +380,8 @@ def read_fits(path: str | os.PathLike[str], parse: Callable[[fits.HDUList, FitsC
         ``parse(hdul, content)``, returning the reader's record.
     error : LoaderError subclass, optional
         The class of error to raise.
+    check : callable, optional
+        As for :func:`open_fits`: judges the headers before the checksums.
 
     Returns
     -------
@@ -378,7 +389,7 @@ def read_fits(path: str | os.PathLike[str], parse: Callable[[fits.HDUList, FitsC
         What ``parse`` returned.
     """
     path = pathlib.Path(path)
-    with open_fits(path, error=error) as (hdul, content):
+    with open_fits(path, error=error, check=check) as (hdul, content):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:

@@ -2,8 +2,10 @@
 
 All of it is generic: every loader (TESS SPOC, RBH-1, DSA-110) raises
 :class:`LoaderError` for a file it refuses, finds its files with
-:func:`find_files` and drives its run with :func:`run_loader`, which returns
-a :class:`LoadReport`.
+:func:`find_files` (file-name patterns widened to compressed copies by
+:func:`with_compressed`; a directory that holds none of them raises
+:class:`NoFilesFound`) and drives its run with :func:`run_loader`, which
+returns a :class:`LoadReport`.
 """
 
 from __future__ import annotations
@@ -18,11 +20,17 @@ from astropy.utils.exceptions import AstropyWarning
 
 from lightcurvedb.loaders.progress import ProgressBar
 
-__all__ = ["LoadReport", "LoaderError", "PathArgument", "find_files", "refuse_if_fits_warned",
-           "run_loader"]
+__all__ = ["COMPRESSED_SUFFIXES", "LoadReport", "LoaderError", "NoFilesFound", "PathArgument",
+           "find_files", "refuse_if_fits_warned", "run_loader", "uncompressed_name",
+           "with_compressed"]
 
 #: One path or several, as loaders accept them.
 PathArgument = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
+#: Suffixes of whole-file compressed copies (gzip, bzip2) that the FITS readers
+#: open like the plain file (:func:`~lightcurvedb.loaders.fitsfile.open_fits`).
+COMPRESSED_SUFFIXES = (".gz", ".bz2")
+#: Suffix of tile-compressed FITS images (``fpack``), read where a reader reads images.
+TILE_COMPRESSED_SUFFIX = ".fz"
 
 
 class LoaderError(ValueError):
@@ -48,6 +56,102 @@ class LoaderError(ValueError):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
+
+
+class NoFilesFound(LoaderError):
+    """A directory given to a loader holds no file its patterns match.
+
+    Raised by :func:`find_files` before anything is read or written, so a
+    mistyped directory or files of another name fail loudly instead of
+    "0 files: 0 loaded". Its message is one line naming what was looked for
+    and where (``lcdb`` prints it as ``lcdb: error: ...`` and exits with
+    status 1)::
+
+        no files matching *_lc.fits, *_lc.fits.gz, ... under /data/s1 (other files
+        there, e.g. /data/s1/x_tp.fits)
+
+    Parameters
+    ----------
+    directories : sequence of pathlib.Path
+        The directories that matched nothing (``path`` is the first).
+    patterns : sequence of str
+        The file-name patterns searched for.
+
+    Attributes
+    ----------
+    directories : list of pathlib.Path
+    patterns : tuple of str
+    """
+
+    def __init__(self, directories: Sequence[pathlib.Path], patterns: Sequence[str]) -> None:
+        self.directories = [pathlib.Path(d) for d in directories]
+        self.patterns = tuple(patterns)
+        where = " and ".join(str(d) for d in self.directories)
+        examples = [other for d in self.directories
+                    for other in [next((f for f in sorted(d.rglob("*")) if f.is_file()), None)]
+                    if other is not None]
+        hint = f" (other files there, e.g. {examples[0]})" if examples else " (no files there)"
+        super().__init__(self.directories[0], f"no files matching {', '.join(self.patterns)} "
+                                              f"under {where}{hint}")
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+def with_compressed(patterns: Sequence[str], *, tile_compressed: bool = False
+                    ) -> tuple[str, ...]:
+    """Return ``patterns``, each followed by the names of its compressed copies.
+
+    A pattern ending in ``.fits`` gains ``.fits.gz`` and ``.fits.bz2`` (read
+    like the plain file by :func:`~lightcurvedb.loaders.fitsfile.open_fits`)
+    and, with ``tile_compressed=True``, ``.fits.fz`` (tile-compressed images;
+    only for readers of images). Other patterns are kept as they are.
+
+    Parameters
+    ----------
+    patterns : sequence of str
+        Base patterns, e.g. ``("*_lc.fits", "*_fast-lc.fits")``.
+    tile_compressed : bool, optional
+        Also match ``.fits.fz``.
+
+    Returns
+    -------
+    tuple of str
+
+    Examples
+    --------
+    >>> with_compressed(["*_lc.fits"])
+    ('*_lc.fits', '*_lc.fits.gz', '*_lc.fits.bz2')
+    >>> with_compressed(["*.fits"], tile_compressed=True)
+    ('*.fits', '*.fits.gz', '*.fits.bz2', '*.fits.fz')
+    """
+    expanded: list[str] = []
+    for pattern in patterns:
+        expanded.append(pattern)
+        if pattern.lower().endswith(".fits"):
+            suffixes = COMPRESSED_SUFFIXES + ((TILE_COMPRESSED_SUFFIX,) if tile_compressed else ())
+            expanded.extend(pattern + suffix for suffix in suffixes)
+    return tuple(dict.fromkeys(expanded))
+
+
+def uncompressed_name(name: str) -> str:
+    """Return a file name without a gzip/bzip2 suffix: ``x_flc.fits.gz`` -> ``x_flc.fits``.
+
+    The same data gzipped or not is the same file; loaders that identify files
+    by name compare these names. Tile-compressed names (``.fits.fz``) are kept:
+    such a file holds other bytes (possibly quantised pixels).
+
+    Examples
+    --------
+    >>> uncompressed_name("iexo01abq_flc.fits.gz")
+    'iexo01abq_flc.fits'
+    >>> uncompressed_name("iexo01abq_flc.fits")
+    'iexo01abq_flc.fits'
+    """
+    for suffix in COMPRESSED_SUFFIXES:
+        if name.lower().endswith(".fits" + suffix):
+            return name[:-len(suffix)]
+    return name
 
 
 def refuse_if_fits_warned(path: pathlib.Path, caught: Sequence[warnings.WarningMessage],
@@ -150,17 +254,41 @@ def find_files(paths: PathArgument, patterns: Sequence[str]) -> list[pathlib.Pat
 
     Files named explicitly are kept whatever their name (missing ones too: the
     loader reports them), in the order given; a directory's matches are sorted.
+
+    Parameters
+    ----------
+    paths : path-like or iterable of path-like
+        Files and directories.
+    patterns : sequence of str
+        File-name patterns (:meth:`pathlib.Path.rglob`), e.g. from
+        :func:`with_compressed`.
+
+    Returns
+    -------
+    list of pathlib.Path
+
+    Raises
+    ------
+    NoFilesFound
+        If a directory among ``paths`` holds no matching file (even when the
+        others do: every directory given should contribute files). Nothing
+        has been read.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     found: dict[pathlib.Path, None] = {}
+    barren: list[pathlib.Path] = []
     for path in map(pathlib.Path, paths):
         if path.is_dir():
             matches = {match for pattern in patterns for match in path.rglob(pattern)
                        if match.is_file()}
+            if not matches:
+                barren.append(path)
             found.update(dict.fromkeys(sorted(matches)))
         else:
             found[path] = None
+    if barren:
+        raise NoFilesFound(barren, patterns)
     return list(found)
 
 

@@ -1,9 +1,10 @@
 """Read and validate TESS SPOC light-curve files into plain numpy records.
 
-:func:`read_spoc_lightcurve` opens a ``*_lc.fits`` / ``*_fast-lc.fits`` file,
-checks its HDUs, keywords and columns, and returns a :class:`SpocLightCurve`;
-nothing here touches a database. :mod:`lightcurvedb.loaders.tess` writes the
-records.
+:func:`read_spoc_lightcurve` opens a ``*_lc.fits`` / ``*_fast-lc.fits`` file
+(plain or compressed), refuses other missions' and pipelines' products by name
+(:func:`refuse_other_products`), checks its HDUs, keywords and columns, and
+returns a :class:`SpocLightCurve`; nothing here touches a database.
+:mod:`lightcurvedb.loaders.tess` writes the records.
 """
 
 from __future__ import annotations
@@ -18,16 +19,18 @@ import numpy.typing as npt
 from astropy.io import fits
 
 from lightcurvedb.loaders.fitsfile import read_fits
-from lightcurvedb.loaders.report import LoaderError
+from lightcurvedb.loaders.products import NOT_SPOC, SPOC_COLUMNS, header_facts, identify
+from lightcurvedb.loaders.report import LoaderError, with_compressed
 from lightcurvedb.missions.tess import CADENCES_SECONDS
 
-__all__ = ["REQUIRED_COLUMNS", "SPOC_PATTERNS", "SpocLightCurve", "read_spoc_lightcurve"]
+__all__ = ["REQUIRED_COLUMNS", "SPOC_PATTERNS", "SpocLightCurve", "read_spoc_lightcurve",
+           "refuse_other_products"]
 
 #: ``LIGHTCURVE`` columns the loader needs; the others (centroids, background) are not stored.
-REQUIRED_COLUMNS = ("TIME", "CADENCENO", "SAP_FLUX", "SAP_FLUX_ERR", "PDCSAP_FLUX",
-                    "PDCSAP_FLUX_ERR", "QUALITY")
-#: File names searched for in directories: 2-minute and 20-second light curves.
-SPOC_PATTERNS = ("*_lc.fits", "*_fast-lc.fits")
+REQUIRED_COLUMNS = SPOC_COLUMNS
+#: File names searched for in directories: 2-minute and 20-second light curves, plain,
+#: gzipped or bzip2-compressed (read alike, see :func:`~lightcurvedb.loaders.fitsfile.open_fits`).
+SPOC_PATTERNS = with_compressed(("*_lc.fits", "*_fast-lc.fits"))
 #: Relative tolerance when matching ``TIMEDEL`` to a TESS cadence.
 _CADENCE_TOLERANCE = 0.01
 
@@ -167,6 +170,23 @@ def _parse(path: pathlib.Path, hdul: fits.HDUList) -> SpocLightCurve:
         pdc_method=None if method is None else str(method).strip())
 
 
+def refuse_other_products(path: pathlib.Path, hdul: fits.HDUList) -> None:
+    """Refuse a file that is another mission's or pipeline's product, naming it.
+
+    The first check the reader makes, on the headers alone
+    (:data:`~lightcurvedb.loaders.products.NOT_SPOC`).
+
+    Raises
+    ------
+    LoaderError
+        E.g. ``"a Kepler long-cadence light curve (TELESCOP = 'Kepler',
+        KEPLERID = 11446443), not a TESS SPOC light curve"``.
+    """
+    found = identify(header_facts(hdul), NOT_SPOC)
+    if found is not None:
+        raise LoaderError(path, f"{found}, not a TESS SPOC light curve")
+
+
 def read_spoc_lightcurve(path: str | os.PathLike[str]) -> SpocLightCurve:
     """Read and validate a SPOC light-curve file; write nothing.
 
@@ -182,14 +202,20 @@ def read_spoc_lightcurve(path: str | os.PathLike[str]) -> SpocLightCurve:
     Raises
     ------
     LoaderError
-        If the file is missing, truncated or corrupt (any astropy warning or
-        error while reading; a ``CHECKSUM`` or ``DATASUM`` that does not match
-        the HDU's bytes, see :func:`~lightcurvedb.loaders.fitsfile.open_fits`;
-        other warnings are passed on), lacks the ``LIGHTCURVE`` or
+        If the file is another mission's or pipeline's product, named from
+        its headers before anything else is judged (Kepler and K2 light
+        curves, TESS target pixel files, TESScut cutouts, full-frame images,
+        QLP and other high-level light curves, other telescopes: see
+        :func:`refuse_other_products`); if it is missing, truncated or
+        corrupt (any astropy warning or error while reading; a ``CHECKSUM``
+        or ``DATASUM`` that does not match the HDU's bytes, see
+        :func:`~lightcurvedb.loaders.fitsfile.open_fits`; other warnings are
+        passed on), lacks the ``LIGHTCURVE`` or
         ``APERTURE`` HDU, a required keyword or column, has TIC ids that differ
         between the primary and ``LIGHTCURVE`` headers, an invalid
         sector/camera/CCD, a ``TIMEDEL`` that is no TESS cadence, or cadence
         numbers that do not increase.
     """
     path = pathlib.Path(path)
-    return read_fits(path, lambda hdul, _content: _parse(path, hdul))
+    return read_fits(path, lambda hdul, _content: _parse(path, hdul),
+                     check=lambda hdul: refuse_other_products(path, hdul))

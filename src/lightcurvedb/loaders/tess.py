@@ -195,7 +195,11 @@ def store_spoc_lightcurve(session: Session, lc: SpocLightCurve) -> bool:
 
 
 def find_spoc_files(paths: PathArgument) -> list[pathlib.Path]:
-    """Expand directories recursively to their :data:`SPOC_PATTERNS` files (see ``find_files``)."""
+    """Expand directories recursively to their :data:`SPOC_PATTERNS` files (see ``find_files``).
+
+    Raises :class:`~lightcurvedb.loaders.report.NoFilesFound` for a directory
+    that holds none.
+    """
     return find_files(paths, SPOC_PATTERNS)
 
 
@@ -213,7 +217,9 @@ def load_lightcurves(session: Session, paths: PathArgument, *, progress: bool = 
     session : sqlalchemy.orm.Session
         A session on a database at the newest migration.
     paths : path-like or iterable of path-like
-        Files, or directories searched recursively (:func:`find_spoc_files`).
+        Files, or directories searched recursively for :data:`SPOC_PATTERNS`
+        (:func:`find_spoc_files`): ``*_lc.fits`` and ``*_fast-lc.fits``, plain,
+        gzipped or bzip2-compressed.
     progress : bool, optional
         Show a progress bar on stderr (on a terminal, or for more than
         :data:`~lightcurvedb.loaders.progress.MIN_ITEMS` files).
@@ -229,6 +235,9 @@ def load_lightcurves(session: Session, paths: PathArgument, *, progress: bool = 
     ------
     LoaderError
         With ``strict=True``, for the first file that fails.
+    NoFilesFound
+        If a directory holds no file :data:`SPOC_PATTERNS` match (nothing
+        is read or written).
     """
     def load_one(path: pathlib.Path) -> bool:
         lc = read_spoc_lightcurve(path)

@@ -39,6 +39,7 @@ from lightcurvedb.loaders.report import (
     PathArgument,
     find_files,
     run_loader,
+    with_compressed,
 )
 from lightcurvedb.rbh1 import SpectralGrid
 
@@ -54,8 +55,9 @@ __all__ = [
     "shared_grid_hash",
 ]
 
-#: File names searched for in directories; the headers then decide each file's type.
-RBH1_PATTERNS = ("*.fits",)
+#: File names searched for in directories (plain, gzip, bzip2 and tile-compressed
+#: ``.fits.fz``); the headers then decide each file's type.
+RBH1_PATTERNS = with_compressed(("*.fits",), tile_compressed=True)
 
 
 @dataclass
@@ -90,7 +92,11 @@ class RBH1LoadReport(LoadReport):
 
 
 def find_rbh1_files(paths: PathArgument) -> list[pathlib.Path]:
-    """Expand directories recursively to their ``*.fits`` files (see ``find_files``)."""
+    """Expand directories recursively to their :data:`RBH1_PATTERNS` files (see ``find_files``).
+
+    Raises :class:`~lightcurvedb.loaders.report.NoFilesFound` for a directory
+    that holds none.
+    """
     return find_files(paths, RBH1_PATTERNS)
 
 
@@ -108,7 +114,8 @@ def load_rbh1_directory(session: Session, directory: PathArgument, *, progress: 
     session : sqlalchemy.orm.Session
         A session on a database at the newest migration.
     directory : path-like or iterable of path-like
-        A directory searched recursively for ``*.fits``, or files.
+        A directory searched recursively for :data:`RBH1_PATTERNS` (``*.fits``,
+        ``*.fits.gz``, ``*.fits.bz2``, ``*.fits.fz``), or files.
     progress : bool, optional
         Show a progress bar on stderr.
     strict : bool, optional
@@ -127,6 +134,9 @@ def load_rbh1_directory(session: Session, directory: PathArgument, *, progress: 
     ------
     LoaderError
         With ``strict=True``, for the first file that fails.
+    NoFilesFound
+        If a directory holds no file :data:`RBH1_PATTERNS` match (nothing is
+        written, not even the run's stage rows).
     """
     files = find_rbh1_files(directory)
     log = StageLog(session)

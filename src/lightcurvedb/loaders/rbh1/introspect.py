@@ -50,7 +50,7 @@ FILE_TYPE_INFO: dict[str, tuple[str, InstrumentType, DataLevel, str]] = {
     "s3d": ("JWST", InstrumentType.JWST_NIRSPEC, DataLevel.RESAMPLED,
             "NIRSpec IFU resampled cube: SCI/ERR/DQ (wavelength, y, x)"),
 }
-_SUFFIX = re.compile(r"_(flc|drc|cal|x1d|s3d)\.fits(\.gz)?$", re.IGNORECASE)
+_SUFFIX = re.compile(r"_(flc|drc|cal|x1d|s3d)\.fits(\.gz|\.bz2|\.fz)?$", re.IGNORECASE)
 _DTYPES = {8: "uint8", 16: "int16", 32: "int32", 64: "int64", -32: "float32", -64: "float64"}
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from lightcurvedb.loaders.rbh1.geometry import RBH1FileError
 from lightcurvedb.loaders.rbh1.records import RBH1File
+from lightcurvedb.loaders.report import COMPRESSED_SUFFIXES, uncompressed_name
 from lightcurvedb.missions._common import cadence_from_mjd
 from lightcurvedb.missions.hst import (
     HSTDRCFrame,
@@ -113,6 +114,12 @@ def _total_exposure_time(session: Session, record: RBH1File,
                  or 0.0)
 
 
+def _same_file_names(name: str) -> list[str]:
+    """``name`` plain and gzip/bzip2-compressed: one file (its SHA-256 is of the plain bytes)."""
+    plain = uncompressed_name(name)
+    return [plain, *(plain + suffix for suffix in COMPRESSED_SUFFIXES)]
+
+
 def store_rbh1_file(session: Session, record: RBH1File, *, run_id: int | None = None) -> bool:
     """Write one parsed file, unless it is already loaded.
 
@@ -131,7 +138,9 @@ def store_rbh1_file(session: Session, record: RBH1File, *, run_id: int | None = 
     -------
     bool
         True if rows were written; False if a file of that name with the same
-        SHA-256 is already loaded.
+        SHA-256 is already loaded (``x_flc.fits``, ``x_flc.fits.gz`` and
+        ``x_flc.fits.bz2`` are one name: the SHA-256 is of the uncompressed
+        bytes).
 
     Raises
     ------
@@ -142,7 +151,7 @@ def store_rbh1_file(session: Session, record: RBH1File, *, run_id: int | None = 
         exposure type is not one lightcurvedb knows; nothing is written.
     """
     loaded = session.scalars(select(RBH1Observation).where(
-        RBH1Observation.file_name == record.file_name)).first()
+        RBH1Observation.file_name.in_(_same_file_names(record.file_name)))).first()
     if loaded is not None:
         if loaded.sha256 == record.sha256:
             return False

@@ -1,14 +1,21 @@
 """TESS SPOC light-curve files (``*_lc.fits``) in the real layout, and broken copies of them.
 
-A SPOC light-curve file has three HDUs: a primary HDU whose header describes
-the target (``TICID``, ``SECTOR``, ``CAMERA``, ``CCD``, ``TESSMAG`` ...), the
-``LIGHTCURVE`` binary table (``TIME`` in BTJD, ``CADENCENO``, ``SAP_FLUX``,
-``PDCSAP_FLUX``, ``QUALITY`` and centroid columns, with the time system in its
-header) and the ``APERTURE`` bitmask image. :func:`write_spoc_lightcurve`
-writes one with deterministic synthetic photometry and NaNs where SPOC writes
-them: ``TIME`` and all fluxes in data gaps, ``PDCSAP_FLUX`` wherever a "hard"
-quality bit is set. The other functions write damaged copies for testing how
-loaders fail.
+A SPOC light-curve file (TESS Science Data Products Description Document,
+section 5.3) has three HDUs: a primary HDU whose header describes the target
+(``TICID``, ``SECTOR``, ``CAMERA``, ``CCD``, ``TESSMAG`` ...), the
+``LIGHTCURVE`` binary table (``TIME`` in BTJD, ``TIMECORR``, ``CADENCENO``,
+``SAP_FLUX``, ``PDCSAP_FLUX``, ``QUALITY``, centroid and position-correction
+columns, each with its ``TDISP``; the time system, cadence, detector and PDC
+keywords in its header) and the ``APERTURE`` bitmask image (bits 1 collected,
+2 optimal aperture, 4 background, 8 centroid, 32-256 the CCD output). The
+extensions ``INHERIT`` the primary header, and every HDU carries a
+``CHECKSUM`` card but no ``DATASUM``, as SPOC writes them.
+
+:func:`write_spoc_lightcurve` writes one with deterministic synthetic
+photometry and NaNs where SPOC writes them: ``TIME`` and all fluxes in data
+gaps, ``PDCSAP_FLUX`` wherever a "hard" quality bit is set; byte for byte the
+same for the same arguments, plain or gzip/bzip2-compressed as MAST serves
+them. The other functions write damaged copies for testing how loaders fail.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import numpy.typing as npt
 from astropy.io import fits
 
 from lightcurvedb.missions.tess import TESS_QUALITY_BITS
+from lightcurvedb.testing.fits._writer import COMPRESSION_SUFFIXES, write_checksummed
 
 __all__ = [
     "spoc_filename",
@@ -38,24 +46,31 @@ _BTJD_ZERO = dt.datetime(2014, 12, 8, 12, 0, 0)  # JD 2457000.0 (TDB taken as UT
 _SECTOR_DAYS = 27.4
 _COARSE_POINT, _DESATURATION = TESS_QUALITY_BITS.value("coarse_point"), \
     TESS_QUALITY_BITS.value("desaturation")
+#: ``CHECKSUM`` comment time of broken copies (a fixed time: copies are deterministic too).
+_COPY_TIME = "2019-02-10T15:15:39Z"
 
 
-def spoc_filename(tic_id: int, sector: int, cadence_seconds: int = 120) -> str:
-    """Return the SPOC file name of a light curve.
+def spoc_filename(tic_id: int, sector: int, cadence_seconds: int = 120, *,
+                  product: str | None = None) -> str:
+    """Return the SPOC file name of a light curve (or of another product of the target).
 
     For example ``tess2018206045859-s0001-0000000261136679-0120-s_lc.fits``
-    (2-minute cadence) or ``...-a_fast-lc.fits`` (20-second cadence). The
+    (2-minute cadence) or ``...-a_fast-lc.fits`` (20-second cadence);
+    ``product="tp"`` gives the target pixel file ``...-s_tp.fits``. The
     timestamp and the spacecraft-configuration number are synthetic but
     follow the sector.
     """
     stamp = dt.datetime(2018, 7, 25, 4, 58, 59) + dt.timedelta(days=_SECTOR_DAYS * (sector - 1))
-    suffix = "a_fast-lc" if cadence_seconds == 20 else "s_lc"
+    kind = product or "lc"
+    suffix = f"a_fast-{kind}" if cadence_seconds == 20 else f"s_{kind}"
     return (f"tess{stamp:%Y%j%H%M%S}-s{sector:04d}-{tic_id:016d}-{119 + sector:04d}-"
             f"{suffix}.fits")
 
 
 def _iso(btjd: float) -> str:
-    return (_BTJD_ZERO + dt.timedelta(days=float(btjd))).isoformat(timespec="milliseconds")
+    """Return a BTJD as the UTC calendar date SPOC writes (``2018-07-25T19:00:27.620Z``)."""
+    when = _BTJD_ZERO + dt.timedelta(days=float(btjd))
+    return when.isoformat(timespec="milliseconds") + "Z"
 
 
 def _default_quality(n: int, gap: npt.NDArray[np.intp], rng: np.random.Generator
@@ -81,6 +96,7 @@ def write_spoc_lightcurve(
     nan_cadences: Sequence[int] | None = None, nan_time_cadences: Sequence[int] | None = None,
     quality: npt.ArrayLike | None = None, tessmag: float | None = None, teff: float = 5800.0,
     ra: float | None = None, dec: float | None = None, pdc_method: str = "msMAP",
+    compression: str | None = None,
 ) -> pathlib.Path:
     """Write a synthetic SPOC light-curve file with the real HDU layout.
 
@@ -88,7 +104,8 @@ def write_spoc_lightcurve(
     ----------
     path : path-like
         The file to write, or an existing directory to write
-        :func:`spoc_filename` into.
+        :func:`spoc_filename` into (with ``.gz``/``.bz2`` appended when
+        compressed).
     tic_id, sector, camera, ccd : int
         TIC number, sector, camera and CCD, written to the primary header
         (and ``TICID`` to every extension header).
@@ -119,6 +136,9 @@ def write_spoc_lightcurve(
         Target properties for the primary header; ``tessmag`` sets the flux.
     pdc_method : str, optional
         ``PDCMETHD`` keyword.
+    compression : {None, "gzip", "bzip2"}, optional
+        Compress the whole file, as MAST serves ``.fits.gz`` copies; the FITS
+        bytes inside are those of the plain file.
 
     Returns
     -------
@@ -127,9 +147,12 @@ def write_spoc_lightcurve(
     """
     if cadence_seconds not in (20, 120):
         raise ValueError(f"SPOC light curves have 20 s or 120 s cadence, not {cadence_seconds}")
+    if compression not in COMPRESSION_SUFFIXES:
+        raise ValueError(f"compression must be None, 'gzip' or 'bzip2', not {compression!r}")
     target = pathlib.Path(path)
     if target.is_dir():
-        target = target / spoc_filename(tic_id, sector, cadence_seconds)
+        target = target / (spoc_filename(tic_id, sector, cadence_seconds)
+                           + COMPRESSION_SUFFIXES[compression])
     rng = np.random.default_rng([seed] if seed is not None else [tic_id, sector, cadence_seconds])
     n, cadence_days = n_cadences, cadence_seconds / 86400.0
     if start_btjd is None:
@@ -171,12 +194,13 @@ def write_spoc_lightcurve(
     gap_nan[gap] = True
 
     def column(name: str, form: str, values: npt.ArrayLike, unit: str | None = None,
-               gap_is_nan: bool = True) -> fits.Column:
+               gap_is_nan: bool = True, disp: str | None = None) -> fits.Column:
         array = np.asarray(values, dtype=">f8" if form == "D" else ">f4" if form == "E"
                            else ">i4").copy()
         if gap_is_nan and form in "DE":
             array[gap_nan] = np.nan
-        return fits.Column(name=name, format=form, unit=unit, array=array)
+        display = disp or {"D": "D14.7", "E": "E14.7", "J": "I10"}[form]
+        return fits.Column(name=name, format=form, unit=unit, array=array, disp=display)
 
     centre = rng.uniform(100.0, 2000.0, 2)
     columns = [
@@ -189,61 +213,115 @@ def write_spoc_lightcurve(
         column("SAP_BKG_ERR", "E", np.full(n, 1.5), "e-/s"),
         column("PDCSAP_FLUX", "E", pdcsap, "e-/s"),
         column("PDCSAP_FLUX_ERR", "E", pdcsap_err, "e-/s"),
-        column("QUALITY", "J", words),
-        *(column(f"PSF_CENTR{axis}{err}", "E" if err else "D", np.full(n, np.nan), "pixel")
-          for axis in (1, 2) for err in ("", "_ERR")),
+        column("QUALITY", "J", words, disp="B16.16"),
+        *(column(f"PSF_CENTR{axis}{err}", "E" if err else "D", np.full(n, np.nan), "pixel",
+                 disp=None if err else "F10.5") for axis in (1, 2) for err in ("", "_ERR")),
         *(column(f"MOM_CENTR{axis}{err}", "E" if err else "D",
                  np.full(n, 1e-3) if err else centre[axis - 1] + rng.normal(0.0, 0.01, n),
-                 "pixel") for axis in (1, 2) for err in ("", "_ERR")),
+                 "pixel", disp=None if err else "F10.5")
+          for axis in (1, 2) for err in ("", "_ERR")),
         column("POS_CORR1", "E", rng.normal(0.0, 0.005, n), "pixels"),
         column("POS_CORR2", "E", rng.normal(0.0, 0.005, n), "pixels"),
     ]
     finite = time[np.isfinite(time)]
     tstart, tstop = (float(finite[0]), float(finite[-1])) if finite.size else (start_btjd,) * 2
-    deadc = 0.792 if cadence_seconds == 120 else 0.8
     common = {"TELESCOP": "TESS", "INSTRUME": "TESS Photometer", "OBJECT": f"TIC {tic_id}",
               "TICID": tic_id, "RADESYS": "ICRS", "RA_OBJ": ra, "DEC_OBJ": dec,
               "EQUINOX": 2000.0}
     primary = fits.PrimaryHDU()
     primary.header.update({
         "NEXTEND": 2, "EXTNAME": "PRIMARY", "EXTVER": 1, "SIMDATA": False,
-        "ORIGIN": "NASA/Ames", "DATE": "2018-08-09", "TSTART": tstart, "TSTOP": tstop,
-        "DATE-OBS": _iso(tstart), "DATE-END": _iso(tstop),
+        "ORIGIN": "NASA/Ames", "DATE": _iso(tstop + 14.0)[:10], "TSTART": tstart,
+        "TSTOP": tstop, "DATE-OBS": _iso(tstart), "DATE-END": _iso(tstop),
         "CREATOR": "7263 LightCurveExporterPipelineModule", "PROCVER": "spoc-3.3.37-20180806",
-        "FILEVER": "1.0", "TIMVERSN": "OGIP/93-003", "DATA_REL": 1, **common,
-        "SECTOR": sector, "CAMERA": camera, "CCD": ccd, "PXTABLE": 129,
+        "FILEVER": "1.0", "TIMVERSN": "OGIP/93-003", "TELESCOP": "TESS",
+        "INSTRUME": "TESS Photometer", "DATA_REL": 1, "OBJECT": f"TIC {tic_id}",
+        "TICID": tic_id, "SECTOR": sector, "CAMERA": camera, "CCD": ccd, "PXTABLE": 129,
+        "RADESYS": "ICRS", "RA_OBJ": ra, "DEC_OBJ": dec, "EQUINOX": 2000.0,
         "PMRA": 0.0, "PMDEC": 0.0, "PMTOTAL": 0.0, "TESSMAG": tessmag, "TEFF": teff,
         "LOGG": 4.4, "MH": 0.0, "RADIUS": 1.0, "TICVER": 7, "CRMITEN": True, "CRBLKSZ": 10,
         "CRSPOC": False,
     })
-    table = fits.BinTableHDU.from_columns(columns, name="LIGHTCURVE")
-    table.header.update({
-        **common, "EXPOSURE": (tstop - tstart) * deadc, "TIMEREF": "SOLARSYSTEM",
+    table = fits.BinTableHDU.from_columns(columns)
+    table.header.update({"INHERIT": True, "EXTNAME": "LIGHTCURVE", "EXTVER": 1,
+                         "SIMDATA": False, **common,
+                         **_lightcurve_keywords(camera, ccd, cadence_seconds, tstart, tstop,
+                                                int(finite.size), sigma, pdc_method, rng)})
+    mask = _aperture_mask(column=float(centre[0]))
+    aperture = fits.ImageHDU(mask)
+    aperture.header.update({
+        "INHERIT": True, "EXTNAME": "APERTURE", "EXTVER": 1, **common,
+        **_aperture_wcs(mask.shape, ra, dec, centre), "NPIXSAP": int(((mask & 2) != 0).sum()),
+        "NPIXMISS": 0, "CROWDSAP": table.header["CROWDSAP"],
+        "FLFRCSAP": table.header["FLFRCSAP"]})
+    return write_checksummed(fits.HDUList([primary, table, aperture]), target,
+                             when=f"{primary.header['DATE']}T15:15:39Z", compression=compression)
+
+
+def _lightcurve_keywords(camera: int, ccd: int, cadence_seconds: int, tstart: float,
+                         tstop: float, n_times: int, sigma: float, pdc_method: str,
+                         rng: np.random.Generator) -> dict[str, object]:
+    """Return the ``LIGHTCURVE`` header after the target cards: times, detector, PDC results."""
+    cadence_days = cadence_seconds / 86400.0
+    # 2-min cadences co-add 60 2-s frames of which onboard cosmic-ray mitigation
+    # keeps 48; 20-s cadences are not mitigated.
+    mitigated = cadence_seconds == 120
+    deadc = 1.98 / 2.0 * (0.8 if mitigated else 1.0)
+    frames = cadence_seconds // 2
+    bands = {key: value for band in (1, 2, 3) for key, value in (
+        (f"FITTYPE{band}", 1 if band < 3 else 2), (f"PR_GOOD{band}", 0.95 - 0.1 * band),
+        (f"PR_WGHT{band}", 10.0 / band))}
+    goodness = {key: round(float(value), 4) for name in ("TOT", "COR", "VAR", "NOI", "EPT")
+                for value in [rng.uniform(0.6, 1.0)]
+                for key, value in ((f"PDC_{name}", value), (f"PDC_{name}P", 100.0 * value))}
+    return {
+        "EXPOSURE": n_times * cadence_days * deadc, "TIMEREF": "SOLARSYSTEM",
         "TASSIGN": "SPACECRAFT", "TIMESYS": "TDB", "BJDREFI": 2457000, "BJDREFF": 0.0,
         "TIMEUNIT": "d", "TELAPSE": tstop - tstart, "LIVETIME": (tstop - tstart) * deadc,
         "TSTART": tstart, "TSTOP": tstop, "DATE-OBS": _iso(tstart), "DATE-END": _iso(tstop),
-        "DEADC": deadc, "TIMEPIXR": 0.5, "TIERRELA": 1.16e-05, "INT_TIME": 1.98 * deadc,
-        "FRAMETIM": 2.0, "NUM_FRM": cadence_seconds // 2, "TIMEDEL": cadence_days,
+        "DEADC": deadc, "TIMEPIXR": 0.5, "TIERRELA": 1.16e-05, "INT_TIME": 1.98,
+        "READTIME": 0.02, "FRAMETIM": 2.0, "NUM_FRM": frames, "TIMEDEL": cadence_days,
+        "BACKAPP": True, "DEADAPP": True, "VIGNAPP": True,
+        **{f"GAIN{out}": 5.2 - 0.04 * i for i, out in enumerate("ABCD")},
+        **{f"READNOI{out}": 7.5 + 0.7 * i for i, out in enumerate("ABCD")},
+        "NREADOUT": frames * 4 // 5 if mitigated else frames, "FXDOFF": 209700,
         **{f"CDPP{hours:.1f}".replace(".", "_"): 1e6 * sigma / np.sqrt(hours * 3600
                                                                        / cadence_seconds)
            for hours in (0.5, 1.0, 2.0)},
-        "CROWDSAP": 0.99, "FLFRCSAP": 0.93, "NUMBAND": 3, "PDCVAR": 0.9,
-        "PDCMETHD": pdc_method,
-    })
-    aperture = fits.ImageHDU(_aperture_mask(), name="APERTURE")
-    aperture.header.update({**common, "NPIXSAP": 9, "NPIXMISS": 0,
-                            "CROWDSAP": 0.99, "FLFRCSAP": 0.93})
-    fits.HDUList([primary, table, aperture]).writeto(target, overwrite=True, checksum=True)
-    return target
+        "CROWDSAP": 0.99, "FLFRCSAP": 0.93, "NSPSDDET": 0, "NSPSDCOR": 0, "PDCVAR": 0.9,
+        "PDCMETHD": pdc_method, "NUMBAND": 3, **bands, **goodness,
+        f"TMOFST{camera}{ccd}": 0.06 + 0.5 * (ccd - 1),
+        **{f"MEANBLC{out}": 6500 + 100 * i for i, out in enumerate("ABCD")},
+    }
 
 
-def _aperture_mask(shape: tuple[int, int] = (11, 11)) -> npt.NDArray[np.int32]:
-    """SPOC aperture bits: 1 collected, 2 optimal aperture, 4 background, 8 centroid."""
+def _aperture_wcs(shape: tuple[int, ...], ra: float, dec: float,
+                  centre: npt.NDArray[np.float64]) -> dict[str, object]:
+    """Sky (TAN, 21"/pixel) and physical (CCD column/row) WCS of the aperture image."""
+    scale = 21.0 / 3600.0
+    corner = np.floor(centre - np.array(shape[::-1]) / 2.0)
+    return {"WCSAXES": 2, "CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CUNIT1": "deg",
+            "CUNIT2": "deg", "CRPIX1": (shape[1] + 1) / 2, "CRPIX2": (shape[0] + 1) / 2,
+            "CRVAL1": ra, "CRVAL2": dec, "CDELT1": -scale, "CDELT2": scale, "PC1_1": 1.0,
+            "PC1_2": 0.0, "PC2_1": 0.0, "PC2_2": 1.0, "WCSNAMEP": "PHYSICAL",
+            "WCSAXESP": 2, "CTYPE1P": "RAWX", "CUNIT1P": "PIXEL", "CRPIX1P": 1,
+            "CRVAL1P": int(corner[0]), "CDELT1P": 1.0, "CTYPE2P": "RAWY", "CUNIT2P": "PIXEL",
+            "CRPIX2P": 1, "CRVAL2P": int(corner[1]), "CDELT2P": 1.0}
+
+
+def _aperture_mask(shape: tuple[int, int] = (11, 11), column: float = 1000.0
+                   ) -> npt.NDArray[np.int32]:
+    """SPOC aperture bits: 1 collected, 2 optimal aperture, 4 background, 8 centroid.
+
+    Every pixel also carries the bit of the CCD output (A-D: 32, 64, 128, 256)
+    that read it: the outputs read 512 columns each.
+    """
     rows, cols = np.indices(shape)
     distance = np.hypot(rows - shape[0] // 2, cols - shape[1] // 2)
     mask = np.ones(shape, dtype=np.int32)
     mask[distance <= 1.0] |= 2 | 8
     mask[distance >= 4.0] |= 4
+    mask |= 32 << min(max(int(column) // 512, 0), 3)
     return mask
 
 
@@ -258,11 +336,10 @@ def write_truncated_copy(source: PathLike, dest: PathLike, *, keep_fraction: flo
 
 def _rewrite(source: PathLike, dest: PathLike, edit: Callable[[fits.HDUList], fits.HDUList]
              ) -> pathlib.Path:
-    target = pathlib.Path(dest)
+    """Copy ``source`` through ``edit`` to ``dest``, with fresh (valid) CHECKSUM cards."""
     with fits.open(source, memmap=False) as hdul:
         hdul = fits.HDUList([hdu.copy() for hdu in hdul])
-    edit(hdul).writeto(target, overwrite=True, checksum=True)
-    return target
+    return write_checksummed(edit(hdul), dest, when=_COPY_TIME)
 
 
 def write_without_hdu(source: PathLike, dest: PathLike, extname: str = "LIGHTCURVE"
