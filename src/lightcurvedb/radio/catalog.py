@@ -326,8 +326,9 @@ def load_master_sources(session: Session, path: str | pathlib.Path, *, chunk_siz
     if not records:
         return 0
     with session.begin_nested():
-        upsert_rows(session.connection(), Source, records, conflict=["source_id"],
-                    update="all", chunk_size=chunk_size)
+        connection = session.connection(bind_arguments={"mapper": Source})  # master_sources
+        upsert_rows(connection, Source, records, conflict=["source_id"], update="all",
+                    chunk_size=chunk_size)
         decs = [record["dec_deg"] for record in records]
         _update_confusion(session, min(decs), max(decs), confusion_radius_arcsec / 3600.0)
     for obj in list(session.identity_map.values()):

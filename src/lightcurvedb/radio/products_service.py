@@ -358,9 +358,11 @@ def record_photometry(session: Session, rows: Iterable[Mapping[str, Any]], *,
                 *np.radians([record["ra_deg"], record["dec_deg"], ra0, dec0]))))
     if records:
         with session.begin_nested():
+            # The products database's connection (the session may span the pipeline's files).
+            connection = session.connection(bind_arguments={"mapper": Photometry})
             # PostgreSQL: the months' partitions (times before 1970 go to the DEFAULT one).
             for month in sorted({_month(record["measured_at"]) for record in records}):
                 if 1970 <= month.year < 9999:
-                    create_photometry_partitions(session, month, month)
-            copy_rows(session.connection(), Photometry, records)
+                    create_photometry_partitions(connection, month, month)
+            copy_rows(connection, Photometry, records)
     return len(records)
