@@ -225,3 +225,22 @@ def test_master_catalog_gzipped_under_a_plain_name(tmp_path, session):
     packed.write_bytes(gzip.compress(plain.read_bytes()))
     assert load_master_sources(session, packed) == 2
     assert np.allclose([row["ra_deg"] for row in read_master_sources(packed)], [10.0, 20.0])
+
+
+def test_master_catalog_into_the_pipeline_s_own_file(tmp_path):
+    from lightcurvedb import connect
+    from lightcurvedb.radio import Source
+    from lightcurvedb.radio.binding import radio_session
+    from lightcurvedb.testing.radio_ddl import create_pipeline_databases
+
+    paths = create_pipeline_databases(tmp_path / "state")
+    engines = {group: connect(f"sqlite:///{path}") for group, path in paths.items()}
+    try:
+        with radio_session(engines) as session:
+            assert load_master_sources(session, _catalog(tmp_path / "master.fits")) == 2
+            session.commit()
+            assert sorted(session.execute(sa.select(Source.source_id)).scalars()) == [
+                "NVSS J1", "NVSS J2"]
+    finally:
+        for engine in engines.values():
+            engine.dispose()
