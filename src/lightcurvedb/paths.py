@@ -9,7 +9,7 @@ are rewritten::
 
     with lightcurvedb.session(url) as session:
         paths.repoint(session, "/data/rbh1", "/archive/rbh1", dry_run=True)
-        # {'rbh1.observations.file_path': 194, 'fits_frame.file_path': 194, ...}
+        # {'fits_frame.file_path': 194, 'rbh1.observations.file_path': 194, ...}
         paths.repoint(session, "/data/rbh1", "/archive/rbh1")
 
 or ``lcdb db repoint /data/rbh1 /archive/rbh1 [--dry-run]``.

@@ -118,6 +118,5 @@ class PathType(types.TypeDecorator[pathlib.Path]):
         return None if value is None else pathlib.Path(value)
 
     @property
-    def python_type(self) -> type:
-        """:class:`pathlib.Path`."""
+    def python_type(self) -> type:  # noqa: D102  (SQLAlchemy's; undocumented here)
         return pathlib.Path
