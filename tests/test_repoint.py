@@ -205,10 +205,11 @@ def test_the_pipeline_s_four_files(tmp_path):
              "peak_jyb, measured_at) VALUES ('/data/a/lost.fits', 's', 1, 1, 1, 0), "
              "('/elsewhere/lost.fits', 's', 1, 1, 1, 0)")
         with radio_session(engines) as session:
-            with pytest.raises(RepointError, match=r"^radio\.photometry\.image_path: rows under "
-                               r"/data/a point at no stored radio\.images\.path \(e\.g\. "
-                               r"'/data/a/lost\.fits'\); fix or delete them first"):
-                repoint(session, "/data/a", "/data/b")
+            for dry_run in (True, False):
+                with pytest.raises(RepointError, match=r"^radio\.photometry\.image_path: rows "
+                                   r"under /data/a point at no stored radio\.images\.path "
+                                   r"\(e\.g\. '/data/a/lost\.fits'\); fix or delete them first"):
+                    repoint(session, "/data/a", "/data/b", dry_run=dry_run)
             session.commit()
         assert _raw(paths["cal_registry"], "SELECT path FROM caltables") == [("/data/a/x.K",)]
         _raw(paths["products"], "DELETE FROM photometry WHERE image_path = '/data/a/lost.fits'")

@@ -262,7 +262,8 @@ def repoint(session: Session, old_prefix: str | os.PathLike[str],
     :func:`~lightcurvedb.radio.binding.radio_session`): should one fail, run
     :func:`repoint` again -- the paths already rewritten no longer match.
     Objects in the session are expired; those whose primary key was a
-    rewritten path (``ms_index`` rows) are expunged.
+    rewritten path (``ms_index`` rows) are expunged. On SQLite the foreign-key
+    checks of the transaction stay deferred until it commits.
     """
     prefix = _prefix(old_prefix, new_prefix)
     columns = path_columns(metadata)
@@ -277,9 +278,11 @@ def repoint(session: Session, old_prefix: str | os.PathLike[str],
         sa.select(sa.func.count()).select_from(column.table).where(
             prefix.matches(sa.type_coerce(column, sa.Text)))).scalar_one())
         for column in columns}
-    if dry_run or not any(counts.values()):
+    if not any(counts.values()):
         return counts
-    _check_no_orphans(session, prefix, columns, reachable)
+    _check_no_orphans(session, prefix, columns, reachable)   # a dry run tells too
+    if dry_run:
+        return counts
     by_table: dict[sa.Table, list[sa.Column[Any]]] = {}
     for column in columns:
         by_table.setdefault(column.table, []).append(column)
