@@ -259,7 +259,7 @@ def test_a_differently_named_compressed_rbh1_file_is_not_the_same_file(session, 
     assert load_rbh1_directory(session, drc, progress=False).loaded == [drc]
     report = load_rbh1_directory(session, renamed, progress=False)
     assert report.failed == [renamed]          # another name, same exposure: a clash
-    assert "another drc file starts at the same time" in report.failures[0][1]
+    assert "another drc file of detector UVIS starts at the same time" in report.failures[0][1]
 
 
 # -- catalogs -----------------------------------------------------------------------------------

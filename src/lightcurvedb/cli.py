@@ -8,6 +8,7 @@ Examples
    $ lcdb --url postgresql://astro@db/lightcurves db upgrade
    $ lcdb db current
    $ lcdb db downgrade -1
+   $ lcdb db repoint /data/rbh1 /archive/rbh1 --dry-run   # the files moved: fix the paths
    $ lcdb load tess sector1/ sector2/  # SPOC *_lc.fits(.gz) files, directories searched recursively
    $ lcdb load rbh1 rbh1_data/ --dictionary fits_data_dictionary.json  # HST + JWST files
    $ lcdb load catalog fastspec-iron.fits --catalog "DESI DR1" --mission DESI  # TARGETIDs
@@ -145,6 +146,47 @@ def _cmd_heads(args: argparse.Namespace) -> int:
     return 0
 
 
+def _radio_databases(items: Sequence[str]) -> dict[str, str]:
+    from lightcurvedb.radio.binding import GROUPS
+
+    databases: dict[str, str] = {}
+    for item in items:
+        group, sep, url = item.partition("=")
+        if not sep or not url or group not in GROUPS or group in databases:
+            raise ValueError(f"--radio expects GROUP=URL once per group ({', '.join(GROUPS)}), "
+                             f"got {item!r}")
+        databases[group] = url
+    return databases
+
+
+def _cmd_repoint(args: argparse.Namespace) -> int:
+    from sqlalchemy.orm import Session
+
+    from lightcurvedb.paths import repoint
+    from lightcurvedb.radio.binding import bind_radio
+
+    binds = bind_radio(_radio_databases(args.radio)) if args.radio else {}
+    try:
+        with _engine(args) as engine, Session(engine, binds=binds) as db:  # type: ignore[arg-type]
+            counts = repoint(db, args.old, args.new, dry_run=args.dry_run)
+            if not args.dry_run:
+                db.commit()
+    finally:
+        for radio_engine in set(binds.values()):
+            radio_engine.dispose()
+    for key, n in counts.items():
+        if n:
+            print(f"{key}: {n}")
+    total = sum(counts.values())
+    if not total:
+        print(f"no stored path under {args.old}")
+    elif args.dry_run:
+        print(f"dry run: {total} paths would be re-pointed; nothing was written")
+    else:
+        print(f"{total} paths re-pointed to {args.new}")
+    return 0
+
+
 def _cmd_load_tess(args: argparse.Namespace) -> int:
     # astropy.io.fits: import only when used
     from lightcurvedb.loaders.tess import find_spoc_files, load_paths
@@ -219,6 +261,17 @@ def build_parser() -> argparse.ArgumentParser:
                  _cmd_current, common)
     add_command(db_commands, "heads", "print the newest revision(s) shipped with lightcurvedb",
                  _cmd_heads, common)
+    repoint = add_command(db_commands, "repoint", "rewrite the prefix OLD of every stored path "
+                          "to NEW after moving a data tree (whole path components only; all or "
+                          "nothing; does not migrate)", _cmd_repoint, common)
+    repoint.add_argument("old", metavar="OLD", help="where the files were (absolute)")
+    repoint.add_argument("new", metavar="NEW", help="where they are now (stored resolved)")
+    repoint.add_argument("--dry-run", action="store_true",
+                         help="count the paths per table column, write nothing")
+    repoint.add_argument("--radio", action="append", default=[], metavar="GROUP=URL",
+                         help="a DSA-110 table group kept in its own database, e.g. "
+                              "products=sqlite:///state/products.sqlite3 (repeat per group; "
+                              "the other tables are in --url's database)")
     load = commands.add_parser("load", help="load data files into the database (migrating "
                                "it first)", description="Load data files into the database, "
                                "after migrating it to the newest revision.")

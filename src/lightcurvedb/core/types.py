@@ -1,5 +1,8 @@
 """Portable column types: numpy arrays, filesystem paths and UTC timestamps.
 
+:class:`PathType` is defined in :mod:`lightcurvedb.core.pathtype` (with the rule
+it stores paths by) and importable from here.
+
 Every dialect difference of lightcurvedb's custom types lives here, inside the
 types themselves (``load_dialect_impl``), so models never branch on the backend.
 """
@@ -7,7 +10,6 @@ types themselves (``load_dialect_impl``), so models never branch on the backend.
 from __future__ import annotations
 
 import datetime as dt
-import pathlib
 from typing import Any
 
 import numpy as np
@@ -20,9 +22,10 @@ from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from lightcurvedb.core import pgarray, pgresults
+from lightcurvedb.core.pathtype import PathType as PathType  # re-exported: defined there
 
-__all__ = ["ArrayValidationError", "IntegerBool", "NumpyArray", "PathType", "SkyPolygonType",
-           "UTCDateTime", "UnixTimestamp", "coerce_array"]
+__all__ = ["ArrayValidationError", "IntegerBool", "NumpyArray", "SkyPolygonType", "UTCDateTime",
+           "UnixTimestamp", "coerce_array"]
 
 #: numpy dtype -> SQL element type used for PostgreSQL ``ARRAY`` columns.
 _PG_ELEMENT_TYPES: dict[np.dtype, types.TypeEngine[Any]] = {
@@ -246,23 +249,6 @@ class _ArraySend(ColumnElement[Any]):
 def _array_send(element: _ArraySend, compiler: Any, **kw: Any) -> str:
     text = compiler.process(element.column, **kw)
     return f"array_send({text})" if compiler.dialect.name == "postgresql" else text
-
-
-class PathType(types.TypeDecorator[pathlib.Path]):
-    """A filesystem path stored as text and returned as :class:`pathlib.Path`."""
-
-    impl = types.String
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        return None if value is None else str(pathlib.Path(value))
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> pathlib.Path | None:
-        return None if value is None else pathlib.Path(value)
-
-    @property
-    def python_type(self) -> type:
-        return pathlib.Path
 
 
 class UTCDateTime(types.TypeDecorator[dt.datetime]):

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from lightcurvedb.radio._types import stored_path
 from lightcurvedb.radio.calibration import APPLY_ORDER, CalTable
 
 __all__ = [
@@ -132,7 +133,8 @@ def register_calibration_set(session: Session, set_name: str,
     set_name : str
         The set, e.g. ``bp_3c286_60238``.
     tables : mapping of str to path-like
-        Table type (``K``, ``BP``, ``G``) to the table's full path.
+        Table type (``K``, ``BP``, ``G``) to the table's path, stored resolved
+        (absolute, ``..`` and symbolic links resolved).
     valid_start_mjd, valid_end_mjd : float
         The validity window, ``start <= mjd < end``.
     created_at : datetime.datetime, optional
@@ -157,10 +159,13 @@ def register_calibration_set(session: Session, set_name: str,
         raise CalibrationError(f"calibration set {set_name!r} has no tables")
     window = _window(valid_start_mjd, valid_end_mjd)
     types = [_table_type(table_type) for table_type in tables]
-    paths = [os.fspath(path) for path in tables.values()]
-    if not all(paths) or len(set(paths)) != len(paths):
-        raise CalibrationError(f"calibration set {set_name!r}: paths must be non-empty and "
-                               f"distinct, got {paths!r}")
+    try:
+        paths = [stored_path(path, CalibrationError) for path in tables.values()]
+    except CalibrationError as exc:
+        raise CalibrationError(f"calibration set {set_name!r}: {exc}") from None
+    if len(set(paths)) != len(paths):
+        raise CalibrationError(f"calibration set {set_name!r}: paths must be distinct, got "
+                               f"{paths!r}")
     if created_at is None:
         created_at = dt.datetime.now(dt.UTC)
     elif created_at.tzinfo is None:

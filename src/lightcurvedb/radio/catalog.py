@@ -54,6 +54,7 @@ from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select,
 from sqlalchemy.orm import Session
 
 from lightcurvedb.bulk import upsert_rows
+from lightcurvedb.loaders.fitsfile import read_fits
 from lightcurvedb.loaders.report import LoaderError
 from lightcurvedb.radio.sources import Source
 
@@ -166,19 +167,23 @@ def _read_csv(path: pathlib.Path) -> dict[str, list[Any]]:
     return columns
 
 
-def _read_fits(path: pathlib.Path) -> dict[str, list[Any]]:
+def _first_table(hdus: Any, content: Any) -> Any:
     from astropy.io import fits
     from astropy.table import Table
     from astropy.units import UnitsWarning
 
+    index = next((i for i, hdu in enumerate(hdus)
+                  if isinstance(hdu, (fits.BinTableHDU, fits.TableHDU))), None)
+    if index is None:
+        raise LoaderError(content.path, "no table HDU")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnitsWarning)  # units are not used, names are
-        with fits.open(path) as hdus:
-            index = next((i for i, hdu in enumerate(hdus)
-                          if isinstance(hdu, (fits.BinTableHDU, fits.TableHDU))), None)
-            if index is None:
-                raise LoaderError(path, "no table HDU")
-            table = Table.read(hdus, hdu=index)
+        return Table.read(hdus, hdu=index)
+
+
+def _read_fits(path: pathlib.Path) -> dict[str, list[Any]]:
+    # The one FITS rule of every reader: gzip/bzip2 by content, CHECKSUM/DATASUM verified.
+    table = read_fits(path, _first_table)
     columns = {}
     for name in table.colnames:
         column = table[name]
@@ -217,9 +222,12 @@ def read_master_sources(path: str | pathlib.Path, *,
     Raises
     ------
     LoaderError
-        For an unknown format, missing or ambiguous columns, a value that is
-        not a number, a missing or repeated source id, a position off the sky
-        or a flux or size that is not positive. Rows are numbered from 1.
+        For an unknown format, a damaged FITS file (truncated, or a
+        ``CHECKSUM``/``DATASUM`` that does not match, the HDU named: FITS
+        files are opened with :func:`~lightcurvedb.loaders.fitsfile.read_fits`,
+        gzip or not), missing or ambiguous columns, a value that is not a
+        number, a missing or repeated source id, a position off the sky or a
+        flux or size that is not positive. Rows are numbered from 1.
     """
     path = pathlib.Path(path)
     name = path.name.lower()
@@ -318,8 +326,9 @@ def load_master_sources(session: Session, path: str | pathlib.Path, *, chunk_siz
     if not records:
         return 0
     with session.begin_nested():
-        upsert_rows(session.connection(), Source, records, conflict=["source_id"],
-                    update="all", chunk_size=chunk_size)
+        connection = session.connection(bind_arguments={"mapper": Source})  # master_sources
+        upsert_rows(connection, Source, records, conflict=["source_id"], update="all",
+                    chunk_size=chunk_size)
         decs = [record["dec_deg"] for record in records]
         _update_confusion(session, min(decs), max(decs), confusion_radius_arcsec / 3600.0)
     for obj in list(session.identity_map.values()):

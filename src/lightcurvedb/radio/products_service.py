@@ -4,13 +4,31 @@
   (``converted`` -> ``calibrated`` -> ``imaged`` -> ``photometry_complete``).
 * :func:`read_image_properties` measures a FITS image -- beam (``BMAJ``,
   ``BMIN`` in degrees -> arcsec, ``BPA``), centre frequency and bandwidth from
-  the ``FREQ`` axis, size, cell size, phase centre, robust noise (MAD) and
+  the spectral axis, size, cell size, phase centre, robust noise (MAD) and
   dynamic range -- and :func:`register_image` stores it in ``images``.
 * :func:`record_photometry` validates a batch of forced-photometry rows, then
   writes them with :func:`lightcurvedb.bulk.copy_rows` (binary ``COPY`` on
   PostgreSQL, one executemany on SQLite).
 
-A bad input raises a :class:`ProductsError` before anything is written;
+An image is one plane. RA and Dec are axes 1 and 2; every further axis must
+have length 1, as the ``FREQ`` and ``STOKES`` axes of a WSClean or CASA
+continuum image do. A spectral cube (a ``FREQ``, ``VRAD``, ``VOPT``, ``FELO``,
+``VELO``, ... axis of more than one channel) or several Stokes planes are
+refused with the axis named: one ``images`` row describes one plane (and
+``images.path`` is unique, so planes cannot be rows of their own). The
+frequency of the plane is that of pixel 1 of its spectral axis,
+``CRVALn + (1 - CRPIXn) CDELTn`` in ``CUNITn`` (Hz by default), and the
+bandwidth ``|CDELTn|``; a velocity axis (``VRAD`` radio, ``VOPT``/``FELO``
+optical, ``VELO`` relativistic or, as ``VELO-LSR``, by ``VELREF``; ``ZOPT``,
+``BETA``) is converted to frequency with the rest frequency ``RESTFRQ`` (or
+the older ``RESTFREQ``), the bandwidth being the frequency span of the
+channel; without a rest frequency both stay empty.
+
+Paths given to these services (images, Measurement Sets, photometry's
+``image_path``) are stored resolved: absolute, ``..`` and symbolic links
+resolved (:func:`~lightcurvedb.core.pathtype.resolved_path`), so the
+database points at the files from any directory; look-ups resolve the same
+way. A bad input raises a :class:`ProductsError` before anything is written;
 writes happen inside a SAVEPOINT. Committing is left to the caller.
 """
 
@@ -30,7 +48,9 @@ from sqlalchemy.orm import Session
 
 from lightcurvedb.bulk import copy_rows
 from lightcurvedb.partitions import create_photometry_partitions
-from lightcurvedb.radio._types import aware_or_now
+from lightcurvedb.radio._errors import ImageFileError, ProductsError
+from lightcurvedb.radio._types import aware_or_now, stored_path
+from lightcurvedb.radio.images import ImageProperties, read_image_properties
 from lightcurvedb.radio.products import Image, MSIndex, Photometry
 
 __all__ = [
@@ -45,32 +65,22 @@ MS_STAGES = ("converted", "calibrated", "imaged", "photometry_complete")
 MS_STATUSES = ("ok", "failed", "flagged")
 #: ``images.type`` values.
 IMAGE_TYPES = ("image", "pbcor", "residual", "mosaic")
-#: Scale from the median absolute deviation to a Gaussian sigma.
-_MAD_TO_SIGMA = 1.4826
 _ID_CHUNK = 1000
 _REQUIRED = ("image_path", "source_id", "ra_deg", "dec_deg", "peak_jyb")
 _OPTIONAL = ("nvss_flux_mjy", "peak_err_jyb", "snr", "mjd", "sep_from_center_deg", "flags",
              "measured_at")
 
 
-class ProductsError(ValueError):
-    """A product was refused; nothing was written."""
-
-
-
 def _aware_now(value: dt.datetime | None) -> dt.datetime:
     return aware_or_now(value, ProductsError)
 
+
+def _path(value: str | os.PathLike[str]) -> str:
+    return stored_path(value, ProductsError)
+
+
 class UnknownProductError(ProductsError, LookupError):
     """A referenced Measurement Set or image is not registered."""
-
-
-class ImageFileError(ProductsError):
-    """A file is not a readable radio image (not FITS, or lacking the needed keywords)."""
-
-    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
-        super().__init__(f"{os.fspath(path)}: {reason}")
-        self.path, self.reason = os.fspath(path), reason
 
 
 class PhotometryRowError(ProductsError):
@@ -103,19 +113,21 @@ def _finite(value: Any) -> bool:
 
 # -- Measurement Sets -------------------------------------------------------------------------
 
-def record_ms_stage(session: Session, path: str, stage: str, *, status: str = "ok",
+def record_ms_stage(session: Session, path: str | os.PathLike[str], stage: str, *,
+                    status: str = "ok",
                     start_mjd: float | None = None, end_mjd: float | None = None,
                     field_name: str | None = None, pointing_ra_deg: float | None = None,
                     pointing_dec_deg: float | None = None, cal_applied: bool | None = None,
-                    imagename: str | None = None, when: dt.datetime | None = None,
+                    imagename: str | os.PathLike[str] | None = None,
+                    when: dt.datetime | None = None,
                     allow_regress: bool = False) -> MSIndex:
     """Create or update a Measurement Set's ``ms_index`` row at a processing stage.
 
     Parameters
     ----------
     session : sqlalchemy.orm.Session
-    path : str
-        Full path of the MS (the key).
+    path : path-like
+        The MS (the key), stored resolved.
     stage : str
         One of :data:`MS_STAGES`. A stage earlier than the stored one is
         refused unless ``allow_regress`` (reprocessing).
@@ -124,7 +136,8 @@ def record_ms_stage(session: Session, path: str, stage: str, *, status: str = "o
     start_mjd, end_mjd : float, optional
         Time range; ``mid_mjd`` is their mean.
     field_name, pointing_ra_deg, pointing_dec_deg, imagename : optional
-        Stored when given; ``None`` keeps what is there.
+        Stored when given (``imagename``, a path, resolved); ``None`` keeps
+        what is there.
     cal_applied : bool, optional
         Default: true from ``calibrated`` on, for a new row.
     when : datetime.datetime, optional
@@ -141,8 +154,11 @@ def record_ms_stage(session: Session, path: str, stage: str, *, status: str = "o
         raise ProductsError(f"stage must be one of {', '.join(MS_STAGES)}, got {stage!r}")
     if status not in MS_STATUSES:
         raise ProductsError(f"status must be one of {', '.join(MS_STATUSES)}, got {status!r}")
-    if not isinstance(path, str) or not path:
+    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
         raise ProductsError("a Measurement Set needs a path")
+    path = _path(path)
+    if imagename is not None:
+        imagename = _path(imagename)
     for name, value in (("start_mjd", start_mjd), ("end_mjd", end_mjd),
                         ("pointing_ra_deg", pointing_ra_deg),
                         ("pointing_dec_deg", pointing_dec_deg)):
@@ -178,102 +194,8 @@ def record_ms_stage(session: Session, path: str, stage: str, *, status: str = "o
 
 # -- images -----------------------------------------------------------------------------------
 
-@dataclasses.dataclass(frozen=True)
-class ImageProperties:
-    """What :func:`read_image_properties` measured; the ``images`` columns of the same names."""
-
-    imsize_x: int
-    imsize_y: int
-    cellsize_arcsec: float
-    center_ra_deg: float
-    center_dec_deg: float
-    beam_major_arcsec: float | None
-    beam_minor_arcsec: float | None
-    beam_pa_deg: float | None
-    freq_ghz: float | None
-    bandwidth_mhz: float | None
-    noise_jy: float
-    dynamic_range: float | None
-    field_name: str | None
-    mjd_obs: float | None
-
-
-def _header_float(header: Any, key: str) -> float | None:
-    value = header.get(key)
-    return float(value) if _finite(value) else None
-
-
-def read_image_properties(path: str | os.PathLike[str]) -> ImageProperties:
-    """Measure a radio image from its FITS header and pixels.
-
-    The beam comes from ``BMAJ``/``BMIN`` (degrees, stored in arcsec) and
-    ``BPA`` (degrees); frequency and bandwidth from the ``FREQ`` axis
-    (``CRVALn``, ``CDELTn`` in Hz); the centre is the reference (phase)
-    position ``CRVAL1``/``CRVAL2``; the cell size ``|CDELT2|``; the noise
-    1.4826 x the median absolute deviation of the finite pixels (robust to
-    the sources); the dynamic range peak / noise.
-
-    Raises
-    ------
-    ImageFileError
-        If the file is missing, not FITS, has no 2-D image, is not in
-        ``JY/BEAM``, lacks the celestial axes, or has no finite pixel.
-    """
-    from astropy.io import fits
-    from astropy.time import Time
-
-    try:
-        with fits.open(path, memmap=False) as hdus:
-            hdu = next((h for h in hdus if h.is_image and h.data is not None
-                        and h.data.ndim >= 2), None)
-            if hdu is None:
-                raise ImageFileError(path, "no image data in any HDU")
-            header, data = hdu.header.copy(), np.asarray(hdu.data, dtype=np.float64)
-    except ImageFileError:
-        raise
-    except (OSError, ValueError, TypeError) as exc:
-        raise ImageFileError(path, f"not a readable FITS image ({exc})") from None
-    unit = str(header.get("BUNIT", "")).strip().upper()
-    if unit not in ("JY/BEAM", "JY BEAM-1"):
-        raise ImageFileError(path, f"BUNIT is {header.get('BUNIT')!r}, not JY/BEAM")
-    ctypes = {str(header.get(f"CTYPE{i}", "")).upper(): i for i in range(1, header["NAXIS"] + 1)}
-    if not str(header.get("CTYPE1", "")).upper().startswith("RA--") \
-            or not str(header.get("CTYPE2", "")).upper().startswith("DEC-"):
-        raise ImageFileError(path, "axes 1-2 are not RA/Dec (CTYPE1/CTYPE2)")
-    needed = {key: _header_float(header, key) for key in ("CRVAL1", "CRVAL2", "CDELT2")}
-    missing = [key for key, value in needed.items() if value is None]
-    if missing:
-        raise ImageFileError(path, f"missing or non-numeric {', '.join(missing)}")
-    pixels = data[np.isfinite(data)]
-    if pixels.size == 0:
-        raise ImageFileError(path, "no finite pixel")
-    noise = _MAD_TO_SIGMA * float(np.median(np.abs(pixels - np.median(pixels))))
-    peak = float(pixels.max())
-    freq_axis = ctypes.get("FREQ")
-    freq = _header_float(header, f"CRVAL{freq_axis}") if freq_axis else None
-    width = _header_float(header, f"CDELT{freq_axis}") if freq_axis else None
-    bmaj, bmin = _header_float(header, "BMAJ"), _header_float(header, "BMIN")
-    mjd = _header_float(header, "MJD-OBS")
-    if mjd is None and header.get("DATE-OBS"):
-        try:
-            mjd = float(Time(str(header["DATE-OBS"]), scale="utc").mjd)
-        except ValueError:
-            raise ImageFileError(path, f"DATE-OBS {header['DATE-OBS']!r} is not a date") from None
-    return ImageProperties(
-        imsize_x=int(header["NAXIS1"]), imsize_y=int(header["NAXIS2"]),
-        cellsize_arcsec=abs(needed["CDELT2"] or 0.0) * 3600.0,
-        center_ra_deg=needed["CRVAL1"] or 0.0, center_dec_deg=needed["CRVAL2"] or 0.0,
-        beam_major_arcsec=None if bmaj is None else bmaj * 3600.0,
-        beam_minor_arcsec=None if bmin is None else bmin * 3600.0,
-        beam_pa_deg=_header_float(header, "BPA"),
-        freq_ghz=None if freq is None else freq / 1e9,
-        bandwidth_mhz=None if width is None else abs(width) / 1e6,
-        noise_jy=noise, dynamic_range=peak / noise if noise > 0 else None,
-        field_name=str(header.get("OBJECT", "")).strip() or None,
-        mjd_obs=mjd)
-
-
-def register_image(session: Session, fits_path: str | os.PathLike[str], *, ms_path: str,
+def register_image(session: Session, fits_path: str | os.PathLike[str], *,
+                   ms_path: str | os.PathLike[str],
                    image_type: str = "image", field_name: str | None = None,
                    integration_sec: float | None = None,
                    created_at: dt.datetime | None = None) -> Image:
@@ -283,9 +205,9 @@ def register_image(session: Session, fits_path: str | os.PathLike[str], *, ms_pa
     ----------
     session : sqlalchemy.orm.Session
     fits_path : path-like
-        The image; its path is stored as given.
-    ms_path : str
-        The registered Measurement Set it was made from.
+        The image; its path is stored resolved.
+    ms_path : path-like
+        The registered Measurement Set it was made from (resolved to look it up).
     image_type : str, optional
         One of :data:`IMAGE_TYPES`; ``pbcor`` sets ``pbcor``.
     field_name : str, optional
@@ -303,9 +225,9 @@ def register_image(session: Session, fits_path: str | os.PathLike[str], *, ms_pa
     Raises
     ------
     ProductsError
-        :class:`ImageFileError` for an unreadable image,
-        :class:`UnknownProductError` for an unregistered MS, or an image path
-        already registered.
+        :class:`ImageFileError` for an unreadable image or one that is not a
+        single plane (a spectral or Stokes cube), :class:`UnknownProductError`
+        for an unregistered MS, or an image path already registered.
     """
     if image_type not in IMAGE_TYPES:
         raise ProductsError(f"image type must be one of {', '.join(IMAGE_TYPES)}, "
@@ -313,9 +235,9 @@ def register_image(session: Session, fits_path: str | os.PathLike[str], *, ms_pa
     if integration_sec is not None and not (_finite(integration_sec) and integration_sec >= 0):
         raise ProductsError(f"integration_sec must be a finite number >= 0, "
                             f"got {integration_sec!r}")
+    path, ms_path = _path(fits_path), _path(ms_path)
     props = read_image_properties(fits_path)
     moment = _aware_now(created_at)
-    path = os.fspath(fits_path)
     if session.get(MSIndex, ms_path) is None:
         raise UnknownProductError(f"Measurement Set {ms_path!r} is not in ms_index")
     if session.execute(select(Image.id).where(Image.path == path)).first() is not None:
@@ -386,7 +308,8 @@ def record_photometry(session: Session, rows: Iterable[Mapping[str, Any]], *,
     ----------
     session : sqlalchemy.orm.Session
     rows : iterable of mapping
-        One mapping per measurement with ``image_path`` (a registered image),
+        One mapping per measurement with ``image_path`` (a registered image,
+        resolved like :func:`register_image` stores it),
         ``source_id``, ``ra_deg``, ``dec_deg``, ``peak_jyb`` and optionally
         ``peak_err_jyb`` (> 0), ``nvss_flux_mjy``, ``snr`` (default peak /
         error), ``mjd``, ``sep_from_center_deg`` (default: the distance from
@@ -410,6 +333,15 @@ def record_photometry(session: Session, rows: Iterable[Mapping[str, Any]], *,
 
     default_time = _aware_now(measured_at)
     records = [_photometry_record(i, row, default_time) for i, row in enumerate(rows)]
+    resolved: dict[str, str] = {}
+    for index, record in enumerate(records):     # each distinct path resolved once
+        given = record["image_path"]
+        if given not in resolved:
+            try:
+                resolved[given] = stored_path(given)
+            except ValueError as exc:
+                raise PhotometryRowError(index, "image_path", str(exc)) from None
+        record["image_path"] = resolved[given]
     paths = sorted({record["image_path"] for record in records})
     centres: dict[str, tuple[float | None, float | None]] = {}
     for start in range(0, len(paths), _ID_CHUNK):
@@ -426,9 +358,11 @@ def record_photometry(session: Session, rows: Iterable[Mapping[str, Any]], *,
                 *np.radians([record["ra_deg"], record["dec_deg"], ra0, dec0]))))
     if records:
         with session.begin_nested():
+            # The products database's connection (the session may span the pipeline's files).
+            connection = session.connection(bind_arguments={"mapper": Photometry})
             # PostgreSQL: the months' partitions (times before 1970 go to the DEFAULT one).
             for month in sorted({_month(record["measured_at"]) for record in records}):
                 if 1970 <= month.year < 9999:
-                    create_photometry_partitions(session, month, month)
-            copy_rows(session.connection(), Photometry, records)
+                    create_photometry_partitions(connection, month, month)
+            copy_rows(connection, Photometry, records)
     return len(records)

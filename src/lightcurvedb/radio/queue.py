@@ -40,7 +40,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lightcurvedb.radio._types import aware_or_now
+from lightcurvedb.radio._types import aware_or_now, stored_path
 from lightcurvedb.radio.ingest import GROUP_STATES, IngestGroup, PerformanceMetrics, SubbandFile
 
 __all__ = [
@@ -191,7 +191,8 @@ def register_subband(session: Session, group_id: str, subband_idx: int,
     subband_idx : int
         0 to 15.
     file_path : path-like
-        Where the file is.
+        Where the file is; stored resolved (absolute, ``..`` and symbolic
+        links resolved), so the same file named two ways is one registration.
     file_size : int, optional
         Bytes.
     discovered_at : datetime.datetime, optional
@@ -216,9 +217,9 @@ def register_subband(session: Session, group_id: str, subband_idx: int,
     _check_int(expected_subbands, "expected_subbands", 1, N_SUBBANDS)
     if file_size is not None:
         _check_int(file_size, "file size", 0, 2**63 - 1)
-    path = os.fspath(file_path)
-    if not path:
+    if not isinstance(file_path, (str, os.PathLike)) or not os.fspath(file_path):
         raise SubbandError("empty file path")
+    path = stored_path(file_path, SubbandError)
     when = _now(discovered_at)
     with session.begin_nested():
         session.execute(_insert(session)(IngestGroup.__table__).values(
@@ -257,11 +258,11 @@ def register_subband_file(session: Session, path: str | os.PathLike[str], *,
     """Register a subband file found on disk: group and index from its name, size from disk.
 
     See :func:`register_subband` and :func:`parse_subband_filename`; the
-    absolute path is stored. A missing file raises :class:`FileNotFoundError`.
+    resolved path is stored. A missing file raises :class:`FileNotFoundError`.
     """
     group_id, index = parse_subband_filename(path)
     size = os.stat(path).st_size
-    return register_subband(session, group_id, index, os.path.abspath(path), file_size=size,
+    return register_subband(session, group_id, index, path, file_size=size,
                             discovered_at=discovered_at, expected_subbands=expected_subbands,
                             commit=commit)
 
