@@ -163,7 +163,10 @@ def test_real_products_that_are_not_spoc_light_curves_are_refused(session, real_
 
 def test_generated_spoc_file_has_the_real_layout(real_file, tmp_path):
     real = real_file("tess_spoc_lc")
-    made = write_spoc_lightcurve(tmp_path, tic_id=358108509, sector=1, camera=3, ccd=3)
+    with fits.open(real) as r:
+        method = r["LIGHTCURVE"].header["PDCMETHD"]
+    made = write_spoc_lightcurve(tmp_path, tic_id=358108509, sector=1, camera=3, ccd=3,
+                                 pdc_method=method)
     with fits.open(real) as r, fits.open(made) as g:
         assert [(h.name, type(h)) for h in g] == [(h.name, type(h)) for h in r]
         assert [(c.name, c.format, c.unit) for c in g["LIGHTCURVE"].columns] == \

@@ -268,7 +268,9 @@ def _lightcurve_keywords(camera: int, ccd: int, cadence_seconds: int, tstart: fl
     mitigated = cadence_seconds == 120
     deadc = 1.98 / 2.0 * (0.8 if mitigated else 1.0)
     frames = cadence_seconds // 2
-    bands = {key: value for band in (1, 2, 3) for key, value in (
+    # msMAP fits three wavelet bands; single-scale MAP one (NUMBAND = 1, as in sector 1).
+    n_bands = 3 if pdc_method.lower().startswith("ms") else 1
+    bands = {key: value for band in range(1, n_bands + 1) for key, value in (
         (f"FITTYPE{band}", 1 if band < 3 else 2), (f"PR_GOOD{band}", 0.95 - 0.1 * band),
         (f"PR_WGHT{band}", 10.0 / band))}
     goodness = {key: round(float(value), 4) for name in ("TOT", "COR", "VAR", "NOI", "EPT")
@@ -289,7 +291,7 @@ def _lightcurve_keywords(camera: int, ccd: int, cadence_seconds: int, tstart: fl
                                                                        / cadence_seconds)
            for hours in (0.5, 1.0, 2.0)},
         "CROWDSAP": 0.99, "FLFRCSAP": 0.93, "NSPSDDET": 0, "NSPSDCOR": 0, "PDCVAR": 0.9,
-        "PDCMETHD": pdc_method, "NUMBAND": 3, **bands, **goodness,
+        "PDCMETHD": pdc_method, "NUMBAND": n_bands, **bands, **goodness,
         f"TMOFST{camera}{ccd}": 0.06 + 0.5 * (ccd - 1),
         **{f"MEANBLC{out}": 6500 + 100 * i for i, out in enumerate("ABCD")},
     }
