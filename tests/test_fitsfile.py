@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import pathlib
 import warnings
+import zipfile
 
 import numpy as np
 import pytest
@@ -159,16 +161,36 @@ def test_a_changed_header_card_is_refused(tmp_path):
             pass
 
 
-@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress])
-def test_compressed_files_read_like_the_plain_file_and_hash_the_same(tmp_path, compress):
+def _zip(data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("x.fits", data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("compress", "kind"), [(gzip.compress, "gzip"), (bz2.compress, "bzip2"),
+                                                (_zip, "zip")])
+def test_compressed_files_read_like_the_plain_file_and_hash_the_same(tmp_path, compress, kind):
     plain = write_checksum_only(tmp_path / "x.fits")
     packed = tmp_path / "x.fits.gz"   # the name does not decide; the first bytes do
     packed.write_bytes(compress(plain.read_bytes()))
     with open_fits(plain) as (a, plain_content), open_fits(packed) as (b, packed_content):
         np.testing.assert_array_equal(a[1].data["QUALITY"], b[1].data["QUALITY"])
         assert plain_content.sha256 == packed_content.sha256 == content_sha256(packed)
-        assert packed_content.compression == ("gzip" if compress is gzip.compress else "bzip2")
+        assert packed_content.compression == kind
         assert packed_content.size_bytes == packed.stat().st_size < plain.stat().st_size
+
+
+def test_a_flipped_byte_inside_a_zip_member_is_refused(tmp_path):
+    plain = write_checksum_only(tmp_path / "x.fits")
+    raw = bytearray(plain.read_bytes())
+    (_, _), (_, _), (image_start, _) = _hdu_bytes(plain)
+    raw[image_start + 2880 + 3] ^= 0x01
+    packed = tmp_path / "x.fits.zip"
+    packed.write_bytes(_zip(bytes(raw)))
+    with pytest.raises(LoaderError, match=r"checksum mismatch: HDU 2 \('APERTURE'\)"):
+        with open_fits(packed):
+            pass
 
 
 def test_a_corrupted_gzip_member_is_refused(tmp_path):

@@ -65,3 +65,30 @@ def test_real_desi_table_loads_with_the_values_of_the_file(session, real_file, d
                 for row in fits_rows(path, hdu, [name.upper() for name in names])]
     assert stored == expected
     assert expected[0][0] > 0 and len(expected[0]) == len(names)
+
+
+def test_real_desi_coadd_and_redrock_files_are_one_target(session, real_file):
+    """The coadd's FIBERMAP and EXP_FIBERMAP and the redrock file name one TARGETID.
+
+    It is above 2**53, so any float round trip would change it; the second and
+    third loads find it and create nothing.
+    """
+    from lightcurvedb.loaders.catalog_targets import load_catalog_targets
+    from lightcurvedb.models import Target
+
+    coadd, redrock = real_file("desi_coadd"), real_file("desi_redrock")
+    with fits.open(coadd) as hdul:
+        (targetid,) = {int(t) for t in hdul["FIBERMAP"].data["TARGETID"]}
+        per_exposure = [int(t) for t in hdul["EXP_FIBERMAP"].data["TARGETID"]]
+    assert targetid > 2**53 and set(per_exposure) == {targetid} and len(per_exposure) > 1
+    first = load_catalog_targets(session, [coadd], catalog="DESI SV1", mission="DESI",
+                                 hdu="FIBERMAP")
+    per_exposure_run = load_catalog_targets(session, [coadd], catalog="DESI SV1",
+                                            mission="DESI", hdu="EXP_FIBERMAP")
+    third = load_catalog_targets(session, [redrock], catalog="DESI SV1", mission="DESI",
+                                 hdu="REDSHIFTS")
+    assert (first.new_targets, first.existing_targets) == (1, 0)
+    assert all(run.ok for run in (first, per_exposure_run, third)), third.render()
+    assert (per_exposure_run.new_targets, per_exposure_run.existing_targets) == (0, 1)
+    assert (third.new_targets, third.existing_targets) == (0, 1)
+    assert session.scalars(sa.select(Target.name)).all() == [targetid]

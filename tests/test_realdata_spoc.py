@@ -151,14 +151,31 @@ def test_gzipped_copy_of_a_real_file_is_the_same_light_curve(session, real_file,
     assert counts(session) == after_first
 
 
+#: What each real file is (as the archive describes it) and the primary-header
+#: cards whose values the refusal must quote.
+PRODUCTS = {
+    "kepler_llc": ("a Kepler long-cadence light curve", ("TELESCOP", "KEPLERID")),
+    "kepler_llc_q5": ("a Kepler long-cadence light curve", ("TELESCOP", "KEPLERID")),
+    "k2_llc": ("a K2 long-cadence light curve", ("MISSION", "CAMPAIGN", "KEPLERID")),
+    "k2_tpf": ("a K2 target pixel file", ("MISSION", "CAMPAIGN", "KEPLERID")),
+    "tesscut_ffi_cutout": ("a TESScut full-frame-image cutout", ("CAMERA", "CCD")),
+    "tess_tpf_trimmed": ("a TESS target pixel file", ("TICID", "SECTOR")),
+}
+
+
 @pytest.mark.parametrize("key", NOT_SPOC)
 def test_real_products_that_are_not_spoc_light_curves_are_refused(session, real_file, key):
     path = real_file(key)
     before = counts(session)
     report = load_lightcurves(session, [path], progress=False)
     assert (report.loaded, report.skipped) == ([], [])
-    assert [failed for failed, _ in report.failures] == [path]
-    assert counts(session) == before
+    ((failed, reason),) = report.failures
+    assert failed == path and counts(session) == before
+    product, cards = PRODUCTS[key]
+    assert reason.startswith(f"{product} (") and reason.endswith(", not a TESS SPOC light curve")
+    with fits.open(path) as hdul:
+        for card in cards:
+            assert f"{card} = {hdul[0].header[card]!r}" in reason
 
 
 def test_generated_spoc_file_has_the_real_layout(real_file, tmp_path):

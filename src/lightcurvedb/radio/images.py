@@ -157,10 +157,38 @@ def _unit(path: str | os.PathLike[str], header: Any, axis: int, units: dict[str,
     return by_upper[text.upper()]
 
 
+def _wcs_axes(header: Any) -> int:
+    """Return the number of WCS axes: ``WCSAXES``, else max(``NAXIS``, highest ``CTYPEn``).
+
+    The FITS standard lets a header describe more axes than its data has: AIPS
+    cutouts keep ``CTYPE3 = 'FREQ'`` and ``CTYPE4 = 'STOKES'`` with ``NAXIS = 2``.
+    """
+    declared = _number(header.get("WCSAXES"))
+    if declared is not None:
+        return int(declared)
+    described = [i for i in range(1, 10) if f"CTYPE{i}" in header]
+    return max([int(header.get("NAXIS", 0)), *described])
+
+
+def _date_obs_mjd(path: str | os.PathLike[str], text: str) -> float:
+    """MJD (UTC) of ``DATE-OBS``: ISO 8601, or the older ``DD/MM/YY`` and ``YYYYMMDD`` forms."""
+    from astropy.time import Time
+
+    text = text.strip()
+    old = re.fullmatch(r"(\d\d)/(\d\d)/(\d\d)", text)        # FITS before 2000: 19YY
+    compact = re.fullmatch(r"(\d{4})(\d\d)(\d\d)", text)     # e.g. FIRST cutouts
+    iso = (f"19{old[3]}-{old[2]}-{old[1]}" if old else
+           f"{compact[1]}-{compact[2]}-{compact[3]}" if compact else text)
+    try:
+        return float(Time(iso, scale="utc").mjd)
+    except ValueError:
+        raise ImageFileError(path, f"DATE-OBS {text!r} is not a date") from None
+
+
 def _frequency(path: str | os.PathLike[str], header: Any) -> tuple[float | None, float | None]:
     """``(frequency, bandwidth)`` in Hz of the image's spectral axis (None, None without one)."""
-    naxis = int(header.get("NAXIS", 0))
-    axis = next((i for i in range(3, naxis + 1) if _ctype(header, i)[:4] in _SPECTRAL), None)
+    axis = next((i for i in range(3, _wcs_axes(header) + 1)
+                 if _ctype(header, i)[:4] in _SPECTRAL), None)
     if axis is None:
         return None, None
     ctype = _ctype(header, axis)
@@ -218,8 +246,6 @@ def read_image_properties(path: str | os.PathLike[str]) -> ImageProperties:
         is not in ``JY/BEAM``, lacks the celestial axes, has a spectral axis
         in unknown units, or has no finite pixel.
     """
-    from astropy.time import Time
-
     try:
         found = read_fits(path, _read_plane, error=_Unreadable)
     except _Unreadable as exc:
@@ -233,7 +259,8 @@ def read_image_properties(path: str | os.PathLike[str]) -> ImageProperties:
     if unit not in ("JY/BEAM", "JY BEAM-1"):
         raise ImageFileError(path, f"BUNIT is {header.get('BUNIT')!r}, not JY/BEAM")
     if not _ctype(header, 1).startswith("RA--") or not _ctype(header, 2).startswith("DEC-"):
-        raise ImageFileError(path, "axes 1-2 are not RA/Dec (CTYPE1/CTYPE2)")
+        raise ImageFileError(path, f"axes 1-2 are not RA/Dec: CTYPE1/2 = "
+                                   f"{header.get('CTYPE1')!r}/{header.get('CTYPE2')!r}")
     needed = {key: _header_float(header, key) for key in ("CRVAL1", "CRVAL2", "CDELT2")}
     missing = [key for key, value in needed.items() if value is None]
     if missing:
@@ -246,11 +273,8 @@ def read_image_properties(path: str | os.PathLike[str]) -> ImageProperties:
     freq, width = _frequency(path, header)
     bmaj, bmin = _header_float(header, "BMAJ"), _header_float(header, "BMIN")
     mjd = _header_float(header, "MJD-OBS")
-    if mjd is None and header.get("DATE-OBS"):
-        try:
-            mjd = float(Time(str(header["DATE-OBS"]), scale="utc").mjd)
-        except ValueError:
-            raise ImageFileError(path, f"DATE-OBS {header['DATE-OBS']!r} is not a date") from None
+    if mjd is None and str(header.get("DATE-OBS", "")).strip():
+        mjd = _date_obs_mjd(path, str(header["DATE-OBS"]))
     return ImageProperties(
         imsize_x=int(header["NAXIS1"]), imsize_y=int(header["NAXIS2"]),
         cellsize_arcsec=abs(needed["CDELT2"] or 0.0) * 3600.0,

@@ -21,7 +21,7 @@ import pathlib
 
 from astropy.io import fits
 
-from lightcurvedb.loaders.fitsfile import encode_checksum, ones_complement_sum
+from lightcurvedb.loaders.fitschecksum import encode_checksum, ones_complement_sum
 
 __all__ = ["COMPRESSION_SUFFIXES", "checksummed_bytes", "write_checksummed"]
 
