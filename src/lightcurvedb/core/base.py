@@ -13,6 +13,7 @@ from sqlalchemy import JSON, BigInteger, Integer, MetaData, String, Uuid, event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapper
 
+from lightcurvedb.core import polymorphic
 from lightcurvedb.core.types import NumpyArray, PathType, UTCDateTime
 
 __all__ = ["NAMING_CONVENTION", "SCHEMAS", "Base", "BigIntPK", "metadata"]
@@ -49,6 +50,10 @@ class Base(DeclarativeBase):
     :class:`~lightcurvedb.core.types.PathType`, :class:`datetime.datetime` to the
     timezone-aware :class:`~lightcurvedb.core.types.UTCDateTime` and
     :class:`uuid.UUID` to a native UUID.
+
+    Polymorphic bases defined on it get the identity map of
+    :mod:`lightcurvedb.core.polymorphic`, and configuring its mappers imports
+    the missions (shipped and plugins) first.
     """
 
     metadata = metadata
@@ -81,3 +86,10 @@ def _coerce_arrays_on_assignment(mapper: Mapper[Any], class_: type) -> None:
             return None if value is None else _type.coerce(value, what=_label)
 
         event.listen(getattr(class_, prop.key), "set", coerce, retval=True, propagate=True)
+
+
+# Polymorphic loading (lightcurvedb.core.polymorphic): each polymorphic base gets
+# an identity map that names unknown identities, and the missions are imported
+# when the mappers configure, whichever modules the script imported.
+event.listen(Base, "after_mapper_constructed", polymorphic.use_identity_map, propagate=True)
+event.listen(Mapper, "before_configured", polymorphic.register_missions)

@@ -3,8 +3,16 @@
 Every model is importable from here::
 
     from lightcurvedb.models import Target, DataSet
+
+Nothing else needs importing to read rows of every mission: the shipped
+missions and the installed mission plugins are imported when the mappers are
+first configured (see :mod:`lightcurvedb.core.polymorphic`), so
+``select(Observation)`` returns ``TESSObservation``, ``HSTObservation``, ... A
+row of a mission whose package is missing raises
+:class:`~lightcurvedb.core.polymorphic.UnknownPolymorphicIdentityError`.
 """
 
+from lightcurvedb.core.polymorphic import UnknownPolymorphicIdentityError
 from lightcurvedb.models.dataset import DataSet, DataSetHierarchy
 from lightcurvedb.models.instrument import Instrument
 from lightcurvedb.models.mission import Mission, MissionCatalog, Target
@@ -28,5 +36,6 @@ __all__ = [
     "QualityFlagArray",
     "Target",
     "TargetSpecificTime",
+    "UnknownPolymorphicIdentityError",
     "UnknownQualityBitError",
 ]
