@@ -24,15 +24,15 @@ from lightcurvedb.core import pgarray, pgresults
 __all__ = ["ArrayValidationError", "IntegerBool", "NumpyArray", "PathType", "SkyPolygonType",
            "UTCDateTime", "UnixTimestamp", "coerce_array"]
 
-#: numpy dtype -> SQL element type used for PostgreSQL ``ARRAY`` columns.
-_PG_ELEMENT_TYPES: dict[np.dtype, types.TypeEngine[Any]] = {
-    np.dtype(np.bool_): types.Boolean(),
-    np.dtype(np.int16): types.SmallInteger(),
-    np.dtype(np.int32): types.Integer(),
-    np.dtype(np.int64): types.BigInteger(),
-    np.dtype(np.float32): types.REAL(),
-    np.dtype(np.float64): postgresql.DOUBLE_PRECISION(),
-}
+#: The dtypes of :class:`NumpyArray` columns.
+NUMPY_DTYPES: tuple[np.dtype, ...] = tuple(np.dtype(t) for t in (
+    np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64,
+    np.float32, np.float64))
+
+#: PostgreSQL element type name -> SQL type of ``ARRAY`` columns.
+_PG_ELEMENT_TYPES: dict[str, type[types.TypeEngine[Any]]] = {
+    "bool": types.Boolean, "int2": types.SmallInteger, "int4": types.Integer,
+    "int8": types.BigInteger, "float4": types.REAL, "float8": postgresql.DOUBLE_PRECISION}
 
 
 # psycopg 3 connections opened by any SQLAlchemy pool can send ndarray parameters
@@ -132,7 +132,11 @@ class NumpyArray(types.TypeDecorator[npt.NDArray[Any]]):
     Parameters
     ----------
     dtype : numpy.dtype or str
-        One of bool, int16, int32, int64, float32, float64.
+        One of bool, int8, uint8, int16, uint16, int32, uint32, int64, float32,
+        float64. PostgreSQL has no 1-byte or unsigned integers: int8 and uint8
+        are stored as ``smallint[]``, uint16 as ``integer[]``, uint32 as
+        ``bigint[]``, and values read back are checked against the dtype's
+        range. uint64 is refused: no PostgreSQL type holds all its values.
     finite : bool, optional
         Refuse NaN and infinities (float dtypes only).
 
@@ -149,9 +153,11 @@ class NumpyArray(types.TypeDecorator[npt.NDArray[Any]]):
     def __init__(self, dtype: npt.DTypeLike, *, finite: bool = False) -> None:
         super().__init__()
         self.dtype = np.dtype(dtype)
-        if self.dtype not in _PG_ELEMENT_TYPES:
-            raise TypeError(f"NumpyArray does not support dtype {self.dtype}; choose one of "
-                            f"{', '.join(str(d) for d in _PG_ELEMENT_TYPES)}")
+        if self.dtype not in NUMPY_DTYPES:
+            reason = (": PostgreSQL has no unsigned 64-bit integer type (use int64 if the "
+                      "values stay below 2**63)" if self.dtype == np.uint64 else "")
+            raise TypeError(f"NumpyArray does not support dtype {self.dtype}{reason}; choose "
+                            f"one of {', '.join(str(d) for d in NUMPY_DTYPES)}")
         self.finite = finite
         self._wire_dtype = self.dtype.newbyteorder("<")
 
@@ -161,8 +167,8 @@ class NumpyArray(types.TypeDecorator[npt.NDArray[Any]]):
 
     def load_dialect_impl(self, dialect: Dialect) -> types.TypeEngine[Any]:
         if dialect.name == "postgresql":
-            return dialect.type_descriptor(postgresql.ARRAY(_PG_ELEMENT_TYPES[self.dtype],
-                                                            dimensions=1))
+            element = _PG_ELEMENT_TYPES[pgarray.element_for(self.dtype)]()
+            return dialect.type_descriptor(postgresql.ARRAY(element, dimensions=1))
         return dialect.type_descriptor(types.LargeBinary())
 
     def coerce(self, value: Any, what: str = "array") -> npt.NDArray[Any]:
@@ -208,7 +214,8 @@ class NumpyArray(types.TypeDecorator[npt.NDArray[Any]]):
             if isinstance(value, (bytes, bytearray, memoryview)):
                 return pgarray.decode_array(value, dtype)
             # A textual query typed as NumpyArray (no array_send): a list.
-            return np.array(value, dtype=dtype)
+            return pgarray.narrow(np.array(value), dtype) if dtype.kind in "iu" \
+                else np.array(value, dtype=dtype)
 
         return process
 
