@@ -19,27 +19,23 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from lightcurvedb.core import pgarray, pgresults
+from lightcurvedb.core import arraysql, pgarray, pgresults, sqlitearrays
 
-__all__ = ["ArrayValidationError", "IntegerBool", "NumpyArray", "PathType", "SkyPolygonType",
-           "UTCDateTime", "UnixTimestamp", "coerce_array"]
+__all__ = ["NUMPY_DTYPES", "ArrayValidationError", "IntegerBool", "NumpyArray", "PathType",
+           "SkyPolygonType", "UTCDateTime", "UnixTimestamp", "coerce_array"]
 
 #: The dtypes of :class:`NumpyArray` columns.
 NUMPY_DTYPES: tuple[np.dtype, ...] = tuple(np.dtype(t) for t in (
     np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64,
     np.float32, np.float64))
 
-#: PostgreSQL element type name -> SQL type of ``ARRAY`` columns.
-_PG_ELEMENT_TYPES: dict[str, type[types.TypeEngine[Any]]] = {
-    "bool": types.Boolean, "int2": types.SmallInteger, "int4": types.Integer,
-    "int8": types.BigInteger, "float4": types.REAL, "float8": postgresql.DOUBLE_PRECISION}
-
-
 # psycopg 3 connections opened by any SQLAlchemy pool can send ndarray parameters
 # (why a pool hook: see pgarray.adapt_pooled_connections).
 pgarray.adapt_pooled_connections()
 # ... and read results that carry arrays in binary format (see core.pgresults).
 pgresults.binary_array_results()
+# SQLite connections get the functions behind array expressions (core.arraysql).
+sqlitearrays.register_on_pooled_connections()
 
 
 class ArrayValidationError(ValueError):
@@ -112,10 +108,12 @@ def _cast_losslessly(arr: npt.NDArray[Any], target: np.dtype, what: str) -> npt.
 class NumpyArray(types.TypeDecorator[npt.NDArray[Any]]):
     """A one-dimensional numpy array of a fixed dtype.
 
-    Stored as a native ``ARRAY`` on PostgreSQL (so SQL can still index and slice
-    it) and as raw little-endian bytes in a ``BLOB`` elsewhere (SQLite). Values
-    read back are always new, writeable :class:`numpy.ndarray` of the declared
-    dtype.
+    Stored as a native ``ARRAY`` on PostgreSQL and as raw little-endian bytes in
+    a ``BLOB`` elsewhere (SQLite). Values read back are always new, writeable
+    :class:`numpy.ndarray` of the declared dtype. In SQL expressions the column
+    can be indexed (``col[1]``, from 1), sliced (``col[2:5]``, both ends
+    included), measured (``col.length()``) and searched (``x == any_(col)``) on
+    both backends: see :mod:`lightcurvedb.core.arraysql`.
 
     No value passes through a Python list on the way in or out with the psycopg
     3 driver: bound arrays go to the driver as ndarrays, which the binary dumper
@@ -149,6 +147,7 @@ class NumpyArray(types.TypeDecorator[npt.NDArray[Any]]):
 
     impl = types.LargeBinary
     cache_ok = True
+    comparator_factory = arraysql.ArrayComparator
 
     def __init__(self, dtype: npt.DTypeLike, *, finite: bool = False) -> None:
         super().__init__()
@@ -167,13 +166,19 @@ class NumpyArray(types.TypeDecorator[npt.NDArray[Any]]):
 
     def load_dialect_impl(self, dialect: Dialect) -> types.TypeEngine[Any]:
         if dialect.name == "postgresql":
-            element = _PG_ELEMENT_TYPES[pgarray.element_for(self.dtype)]()
+            element = arraysql.pg_element_type(self.dtype)
             return dialect.type_descriptor(postgresql.ARRAY(element, dimensions=1))
         return dialect.type_descriptor(types.LargeBinary())
 
     def coerce(self, value: Any, what: str = "array") -> npt.NDArray[Any]:
         """Validate and convert ``value`` for this column (see :func:`coerce_array`)."""
         return coerce_array(value, self.dtype, finite=self.finite, what=what)
+
+    def coerce_compared_value(self, op: Any, value: Any) -> Any:
+        """Bind a number compared with the elements (``x == any_(col)``) as an element."""
+        if np.ndim(value) == 0 and not isinstance(value, (str, bytes)):
+            return arraysql.NumpyScalar(self.dtype).coerce_compared_value(op, value)
+        return self
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         # Drivers other than psycopg 3 (psycopg2, literal rendering) get lists on
