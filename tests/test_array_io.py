@@ -358,6 +358,10 @@ def test_psycopg2_engine_still_round_trips(engine) -> None:
                 session.expunge_all()
                 rows = {r.id: r for r in session.scalars(sa.select(ArrayRow).options(
                     undefer(ArrayRow.a_float64), undefer(ArrayRow.a_float32)))}
+                # Array expressions too (core.arraysql), binds and results.
+                expressions = session.execute(
+                    sa.select(ArrayRow.a_uint32[5], ArrayRow.a_int8[2:3], ArrayRow.a_bool.length())
+                    .where(ArrayRow.id == 1, 1 == sa.any_(ArrayRow.a_uint16))).one()
             transaction.rollback()
     finally:
         psycopg2_engine.dispose()
@@ -366,6 +370,9 @@ def test_psycopg2_engine_still_round_trips(engine) -> None:
         np.testing.assert_array_equal(getattr(rows[1], f"a_{name}"), extremes(name))
         assert getattr(rows[1], f"a_{name}").dtype == np.dtype(name)
     assert rows[2].a_float64.size == 0 and rows[2].a_int16 is None
+    last, middle, length = expressions
+    assert type(last) is np.uint32 and last == extremes("uint32")[4]
+    assert same_bits(middle, extremes("int8")[1:3]) and length == len(extremes("bool"))
     bound = [v for p in sent if isinstance(p, dict) for k, v in p.items() if k.startswith("a_")]
     assert bound and not any(isinstance(v, np.ndarray) for v in bound)
     assert [np.inf, -np.inf] in [v[-2:] for v in bound if isinstance(v, list)]
