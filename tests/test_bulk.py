@@ -475,3 +475,26 @@ def test_float_precisions_copy_as_the_column_stores_them(engine: Engine) -> None
         assert row == (1, 1.5, 1 / 3, -0.25)
     finally:
         metadata.drop_all(engine)
+
+
+def test_every_array_dtype_copies_exactly(session: Session, backend: str) -> None:
+    from array_support import DTYPES, extremes, same_bits
+
+    metadata = MetaData()
+    table = SATable("bulk_every_dtype", metadata, Column("id", Integer, primary_key=True),
+                    *(Column(f"a_{n}", NumpyArray(n)) for n in DTYPES))
+    connection = session.connection()
+    metadata.create_all(connection)
+    rows = [{"id": 1, **{f"a_{n}": extremes(n) for n in DTYPES}},
+            {"id": 2, **{f"a_{n}": extremes(n)[::-1] for n in DTYPES}}]
+    assert copy_rows(connection, table, rows) == 2
+    back = connection.execute(select(table).order_by(table.c.id)).all()
+    for name in DTYPES:
+        assert same_bits(back[0]._mapping[f"a_{name}"], extremes(name)), name
+        assert same_bits(back[1]._mapping[f"a_{name}"], extremes(name)[::-1].copy()), name
+    if backend == "postgresql":  # the server holds the values, not a wrapped-around form
+        assert connection.execute(text("SELECT a_uint32[5], a_uint8[4], a_int8[1] "
+                                       "FROM bulk_every_dtype WHERE id = 1")).one() \
+            == (int(extremes("uint32")[4]), int(extremes("uint8")[3]), int(extremes("int8")[0]))
+    with pytest.raises(BulkLoadError, match="a_uint8.*without losing information"):
+        copy_rows(connection, table, [{"id": 3, "a_uint8": np.array([-1])}])
