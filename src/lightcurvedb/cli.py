@@ -127,8 +127,10 @@ def _demo_rbh1(args: argparse.Namespace) -> int:
 
 def _cmd_upgrade(args: argparse.Namespace) -> int:
     with _engine(args) as engine:
-        migrations.upgrade(engine, args.revision)
+        enabled = migrations.upgrade(engine, args.revision)
         print(f"{_url(engine)} is at: {', '.join(migrations.current(engine)) or '(empty)'}")
+        for line in enabled:
+            print(line)
         print(extensions.status(engine).describe())
     return 0
 

@@ -208,7 +208,8 @@ def _connection(bind: str | URL | Engine | Connection | None) -> Iterator[Connec
             engine.dispose()
 
 
-def upgrade(bind: str | URL | Engine | Connection | None = None, revision: str = "heads") -> None:
+def upgrade(bind: str | URL | Engine | Connection | None = None, revision: str = "heads"
+            ) -> list[str]:
     """Upgrade a database to ``revision`` (default: the newest).
 
     Optional extensions are decided by the migrations themselves (see
@@ -221,13 +222,18 @@ def upgrade(bind: str | URL | Engine | Connection | None = None, revision: str =
         The database; resolved like :func:`lightcurvedb.connect` when omitted.
     revision : str, optional
         Target revision (``heads``, a revision id, ``+1``, ...).
+
+    Returns
+    -------
+    list of str
+        What :func:`~lightcurvedb.extensions.enable` changed, one line each
+        (empty when nothing, and for any other ``revision``).
     """
     from lightcurvedb import extensions
 
     with _connection(bind) as connection:
         command.upgrade(alembic_config(connection), revision)
-        if revision == "heads":
-            extensions.enable(connection)
+        return extensions.enable(connection) if revision == "heads" else []
 
 
 def downgrade(bind: str | URL | Engine | Connection | None = None, revision: str = "-1") -> None:

@@ -140,8 +140,9 @@ def prepare(connection: Connection, table: Table, rows: Any, columns: Sequence[s
     cols += defaults
     columnar = connection.dialect.name == "postgresql"
     wire_types = pg_wire_types(connection, table, cols) if columnar else None
+    wires: list[str | None] = list(wire_types) if wire_types else [None] * len(cols)
     processors = [_processor(c, connection.dialect, wire)
-                  for c, wire in zip(cols, wire_types or [None] * len(cols), strict=True)]
+                  for c, wire in zip(cols, wires, strict=True)]
     wide = {c.name for c in cols if isinstance(c.type, (NumpyArray, LargeBinary, SkyPolygonType))}
     total = 0 if source.exhausted else source.total
     return PreparedRows(table, names, cols, defaults, processors, wide, source, total,
