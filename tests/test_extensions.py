@@ -305,19 +305,22 @@ def test_polygon_functions_repeat_the_python_tests(owner_database_url):
 
 def test_detection_names_each_case(postgres_server, owner_database_url):
     full = _superuser_database(postgres_server, "detection")
+    engines = [connect(full), connect(owner_database_url)]
     try:
-        with connect(full).connect() as connection:
+        with engines[0].connect() as connection:
             assert availability(connection, "postgis").creatable  # superuser, not yet installed
             missing = availability(connection, "no_such_extension")
-        migrations.upgrade(full)
-        assert extensions.status(full).describe().startswith("extensions: postgis ")
+        migrations.upgrade(engines[0])
+        assert extensions.status(engines[0]).describe().startswith("extensions: postgis ")
+        with engines[1].connect() as connection:
+            owner = availability(connection, "q3c")
     finally:
+        for engine in engines:
+            engine.dispose()
         postgres_server.drop_database("detection")
     assert (missing.available, missing.creatable, missing.short_reason) == (
         None, False, "no_such_extension not available")
     assert missing.reason == "no_such_extension is not installed on the server"
-    with connect(owner_database_url).connect() as connection:
-        owner = availability(connection, "q3c")
     assert (owner.available is not None, owner.creatable) == (True, False)
     assert extensions.status(URL.create("sqlite")).describe() == "extensions: none needed (SQLite)"
 
@@ -332,3 +335,13 @@ def test_downgrade_notes_match_the_migrations():
         assert getattr(module, f"{'POSTGIS' if name == 'postgis' else 'Q3C'}_NOTE") == \
             extensions.NOTES[name]
     assert len(pgpolygon.CREATE_FUNCTIONS) == len(pgpolygon.DROP_FUNCTIONS)
+
+
+def test_invalid_footprints_are_counted_everywhere(session, backend):
+    ifu = jwst.create_jwst_instruments(session)
+    bow_tie = SkyPolygon(((RA0, DEC0), (RA0 + 0.001, DEC0 + 0.001), (RA0 + 0.001, DEC0),
+                          (RA0, DEC0 + 0.001)))
+    for i, footprint in enumerate([*_footprints(4), bow_tie]):
+        _cube(session, ifu, 40 + i, footprint)
+    session.flush()
+    assert count_invalid_footprints(session) == 1
