@@ -16,7 +16,7 @@ from lightcurvedb import connect, extensions, migrations
 from lightcurvedb.cli import main
 from lightcurvedb.core import pgpolygon
 from lightcurvedb.core.engine import session as open_session
-from lightcurvedb.core.extensions import availability
+from lightcurvedb.core.extensions import availability, create_if_allowed
 from lightcurvedb.core.geometry import SkyPolygon
 from lightcurvedb.missions import jwst
 from lightcurvedb.radio.catalog import cone_search, load_master_sources
@@ -307,9 +307,12 @@ def test_detection_names_each_case(postgres_server, owner_database_url):
     full = _superuser_database(postgres_server, "detection")
     engines = [connect(full), connect(owner_database_url)]
     try:
-        with engines[0].connect() as connection:
+        with engines[0].connect() as connection, connection.begin():
             assert availability(connection, "postgis").creatable  # superuser, not yet installed
             missing = availability(connection, "no_such_extension")
+            # A refusal the catalog does not predict: rolled back to its SAVEPOINT, reported.
+            refused = create_if_allowed(connection, "postgis_raster", "test")
+            assert connection.exec_driver_sql("SELECT 1").scalar() == 1
         migrations.upgrade(engines[0])
         assert extensions.status(engines[0]).describe().startswith("extensions: postgis ")
         with engines[1].connect() as connection:
@@ -321,6 +324,9 @@ def test_detection_names_each_case(postgres_server, owner_database_url):
     assert (missing.available, missing.creatable, missing.short_reason) == (
         None, False, "no_such_extension not available")
     assert missing.reason == "no_such_extension is not installed on the server"
+    assert (refused.installed, refused.reason) == (
+        None, 'CREATE EXTENSION postgis_raster failed: required extension "postgis" is not '
+              "installed")
     assert (owner.available is not None, owner.creatable) == (True, False)
     assert extensions.status(URL.create("sqlite")).describe() == "extensions: none needed (SQLite)"
 
