@@ -247,7 +247,8 @@ def require(bind: str | URL | Engine | Connection | None, name: str, purpose: st
     return str(found.in_use.version(name))
 
 
-_UNDEFINED_FUNCTION = re.compile(r"function (?:\w+\.)?(st_\w+|q3c_\w+)\(", re.IGNORECASE)
+_UNDEFINED_FUNCTION = re.compile(r"function (?:\w+\.)?(st_\w+|q3c_\w+)\([^)]*\) does not exist",
+                                 re.IGNORECASE)
 
 
 def explain(exc: BaseException) -> str | None:

@@ -51,8 +51,10 @@ SELECT (SELECT t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypi
 _AVAILABILITY_SQL = """
 SELECT (SELECT extversion FROM pg_extension WHERE extname = %(name)s),
        (SELECT default_version FROM pg_available_extensions WHERE name = %(name)s),
-       (SELECT bool_or(coalesce((to_jsonb(v) ->> 'trusted')::boolean, false))
-        FROM pg_available_extension_versions AS v WHERE v.name = %(name)s),
+       (SELECT coalesce((to_jsonb(v) ->> 'trusted')::boolean, false) OR NOT v.superuser
+        FROM pg_available_extension_versions AS v JOIN pg_available_extensions AS e
+          ON e.name = v.name AND e.default_version = v.version
+        WHERE v.name = %(name)s),
        (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
        has_database_privilege(current_database(), 'CREATE'),
        current_user, current_database()
@@ -97,8 +99,9 @@ class Availability:
         The server's default version (None: the server has no such extension).
     creatable : bool
         Whether the current role may run ``CREATE EXTENSION`` for it here: a
-        superuser may; other roles only for a trusted extension and with the
-        CREATE privilege on the database. PostGIS and q3c are not trusted.
+        superuser may; other roles only for a trusted extension (or one whose
+        control file does not require a superuser) and with the CREATE
+        privilege on the database. PostGIS and q3c are neither.
     reason : str or None
         Why it is neither installed nor creatable, one sentence naming it.
     short_reason : str or None
