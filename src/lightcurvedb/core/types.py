@@ -22,6 +22,7 @@ from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from lightcurvedb.core import arraysql, pgarray, pgresults, sqlitearrays
+from lightcurvedb.core.extensions import postgis_footprints
 from lightcurvedb.core.pathtype import PathType as PathType  # re-exported: defined there
 
 __all__ = ["NUMPY_DTYPES", "ArrayValidationError", "IntegerBool", "NumpyArray",
@@ -295,7 +296,7 @@ class UTCDateTime(types.TypeDecorator[dt.datetime]):
 
 
 class _PolygonBind(ColumnElement[Any]):
-    """A bound footprint: ``ST_GeomFromText(wkt, 4326)`` on PostGIS, the text elsewhere."""
+    """A bound footprint: ``ST_GeomFromText(wkt, 4326)`` with PostGIS, the text elsewhere."""
 
     inherit_cache = True
 
@@ -305,7 +306,7 @@ class _PolygonBind(ColumnElement[Any]):
 
 
 class _PolygonColumn(ColumnElement[Any]):
-    """A selected footprint: ``ST_AsText(column)`` on PostGIS, the column elsewhere."""
+    """A selected footprint: ``ST_AsText(column)`` with PostGIS, the column elsewhere."""
 
     inherit_cache = True
     _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
@@ -318,13 +319,13 @@ class _PolygonColumn(ColumnElement[Any]):
 @compiles(_PolygonBind)
 def _polygon_bind(element: _PolygonBind, compiler: Any, **kw: Any) -> str:
     text = compiler.process(element.bind, **kw)
-    return f"ST_GeomFromText({text}, 4326)" if compiler.dialect.name == "postgresql" else text
+    return f"ST_GeomFromText({text}, 4326)" if postgis_footprints(compiler.dialect) else text
 
 
 @compiles(_PolygonColumn)
 def _polygon_column(element: _PolygonColumn, compiler: Any, **kw: Any) -> str:
     text = compiler.process(element.column, **kw)
-    return f"ST_AsText({text})" if compiler.dialect.name == "postgresql" else text
+    return f"ST_AsText({text})" if postgis_footprints(compiler.dialect) else text
 
 
 class _PostGISPolygon(types.UserDefinedType[Any]):
@@ -346,19 +347,22 @@ postgresql.base.ischema_names.setdefault("geometry", _PostGISPolygon)
 class SkyPolygonType(types.TypeDecorator[Any]):
     """A sky footprint (:class:`~lightcurvedb.core.geometry.SkyPolygon`).
 
-    PostGIS ``geometry(POLYGON, 4326)`` on PostgreSQL (the PostGIS extension
-    must be installed: the RBH-1 migration creates it), well-known text
-    elsewhere. Values go in and come out as
-    :class:`~lightcurvedb.core.geometry.SkyPolygon`.
+    PostGIS ``geometry(POLYGON, 4326)`` on a PostgreSQL database that uses
+    PostGIS, well-known text elsewhere: on SQLite, and on PostgreSQL without
+    PostGIS (see :mod:`lightcurvedb.core.extensions`; the RBH-1 migration
+    decides, and :func:`lightcurvedb.extensions.enable` converts later).
+    Values go in and come out as :class:`~lightcurvedb.core.geometry.SkyPolygon`
+    either way.
     """
 
     impl = types.Text
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> types.TypeEngine[Any]:
-        if dialect.name == "postgresql":
+        if postgis_footprints(dialect):
             return dialect.type_descriptor(_PostGISPolygon())
-        return dialect.type_descriptor(types.Text())
+        # Not type_descriptor(): psycopg's dialect would adapt Text to its VARCHAR string type.
+        return types.Text()
 
     def bind_expression(self, bindvalue: Any) -> Any:
         return _PolygonBind(bindvalue)
