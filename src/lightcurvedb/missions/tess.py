@@ -86,6 +86,8 @@ TESS_QUALITY_BITS = QualityBits(
         "bad_calibration_exclude": "Bad calibration exclude",
         "insufficient_targets": "Insufficient targets for error correction exclude",
     },
+    # Cosmic rays and stray light: flagged, but most such cadences are usable.
+    harder=("aperture_cosmic", "collateral_cosmic", "stray_light"),
 )
 
 
