@@ -64,7 +64,7 @@ def summarize(values: npt.NDArray[Any] | None) -> ArraySummary | None:
 def _number(value: float) -> str:
     if np.isnan(value):
         return "nan"
-    return f"{value:.6g}" if abs(value) < 1e6 else f"{value:.7g}"
+    return f"{value:.8g}"
 
 
 def html_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], caption: str = "") -> str:

@@ -71,7 +71,9 @@ def _observation_attribute(name: str, values: Any) -> Any:
     for mapper in Observation.__mapper__.self_and_descendants:
         column = mapper.columns.get(name)
         if column is not None and name in mapper.column_attrs:
-            subqueries.append(sa.select(mapper.columns["id"]).where(column.in_(wanted)))
+            # The observation id from the table holding the column (a mission's own table).
+            (key,) = column.table.primary_key.columns
+            subqueries.append(sa.select(key).where(column.in_(wanted)))
     if not subqueries:
         known = sorted({key for m in Observation.__mapper__.self_and_descendants
                         for key in m.column_attrs.keys()})
