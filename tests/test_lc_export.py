@@ -158,6 +158,7 @@ def test_plot_draws_the_unmasked_cadences(curves):
     assert len(single.get_lines()) == 1
     normalized = curves.plot(normalize=True).get_lines()[0].get_ydata()
     assert np.ma.median(normalized) == pytest.approx(1.0)
+    require("matplotlib.pyplot", "plot", "test").close("all")
 
 
 @pytest.mark.parametrize(("module", "call", "extra"), [

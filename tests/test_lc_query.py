@@ -188,3 +188,31 @@ def test_light_curves_without_times_or_with_ragged_arrays(session):
     session.expunge_all()
     with pytest.raises(ValueError, match="4 values but 5 times"):
         lightcurvedb.lightcurves(session, tic=12)
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_psycopg2_engines_read_the_same_light_curves(engine):
+    """psycopg2 takes NumpyArray's array_send() path instead of binary cursors."""
+    other = lightcurvedb.connect(engine.url.set(drivername="postgresql+psycopg2"))
+    try:
+        with other.connect() as connection, connection.begin() as transaction:
+            with Session(bind=connection) as session:
+                build_demo(session)
+                session.flush()
+                session.expunge_all()
+                with selects(session) as seen:
+                    curves = lightcurvedb.lightcurves(session, sector=2)
+                stored = read_arrays(session, DataSet, ["values", "errors"])
+                times = {(t.target_id, t.observation_id): t.barycentric_julian_dates
+                         for t in session.scalars(select(TargetSpecificTime))}
+                assert len(curves) == 10 and len(seen) == 3
+                for lc in curves:
+                    np.testing.assert_array_equal(lc.values, stored[lc.id]["values"])
+                    np.testing.assert_array_equal(lc.errors, stored[lc.id]["errors"])
+                    np.testing.assert_allclose(
+                        lc.times, times[(lc.target.id, lc.observation.id)] - 2457000.0,
+                        rtol=0, atol=1e-9)
+                    assert lc.quality.dtype == np.int64 and lc.cadenceno.dtype == np.int64
+            transaction.rollback()
+    finally:
+        other.dispose()

@@ -157,6 +157,7 @@ def summary_table(curves: Sequence[LightCurve], quality_bitmask: QualityBitmask 
     stats = [display.summarize(lc.values[~lc.bad(quality_bitmask)]) for lc in curves]
     for name in ("min", "median", "max"):
         table[f"flux_{name}"] = np.array([getattr(s, name) for s in stats], dtype=np.float64)
+        table[f"flux_{name}"].format = ".8g"
     table["sources"] = np.array([",".join(map(str, lc.source_ids)) for lc in curves], dtype=str)
     table["derived"] = np.array([",".join(map(str, lc.derived_ids)) for lc in curves], dtype=str)
     return table
