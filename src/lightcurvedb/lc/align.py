@@ -20,7 +20,10 @@ reference times
     own numbers (e.g. BTJD), or a :class:`~lightcurvedb.lc.LightCurve` (its
     finite times). Each grid point takes the light curve's nearest cadence if
     it is within ``tolerance`` (default: half the median spacing of the grid),
-    else it is masked.
+    else it is masked. Light curves of missions that count time differently
+    (Kepler BKJD and TESS BTJD) are matched in their own numbers when the
+    reference is a ``Time`` or a light curve; :attr:`Alignment.grid` is then in
+    the first light curve's numbers.
 """
 
 from __future__ import annotations
@@ -204,28 +207,38 @@ def _by_cadence(curves: Sequence[LightCurve], to: str) -> tuple[npt.NDArray[Any]
     return grid, _cadence_index(curves, grid)
 
 
-def _reference_times(curves: Sequence[LightCurve], to: Any) -> npt.NDArray[np.float64]:
+def _grids(curves: Sequence[LightCurve], to: Any
+           ) -> tuple[npt.NDArray[np.float64], list[npt.NDArray[np.float64]]]:
+    """Return the reference times in the first light curve's numbers, and in each one's."""
     from astropy.time import Time
 
     from lightcurvedb.lc.lightcurve import LightCurve
     from lightcurvedb.lc.timefmt import _key
 
-    systems = {_key(lc.mission) for lc in curves}
     if isinstance(to, LightCurve):
-        systems.add(_key(to.mission))
-        to = to._require_times()
-        to = to[np.isfinite(to)]
+        own = to._require_times()
+        to = to.mission.to_time(own[np.isfinite(own)])
     if isinstance(to, Time):
-        return np.asarray(curves[0].mission.from_time(to), dtype=np.float64).reshape(-1)
-    if len(systems) > 1:
+        converted: dict[tuple[object, ...], npt.NDArray[np.float64]] = {}
+        for lc in curves:
+            key = _key(lc.mission)
+            if key not in converted:
+                converted[key] = np.asarray(lc.mission.from_time(to), np.float64).reshape(-1)
+        per_curve = [converted[_key(lc.mission)] for lc in curves]
+        return per_curve[0], per_curve
+    if len({_key(lc.mission) for lc in curves}) > 1:
         raise ValueError("these light curves count time differently (missions "
                          f"{sorted({lc.mission.name for lc in curves})}); give the reference "
                          "times as astropy Time")
-    return np.asarray(to, dtype=np.float64).reshape(-1)
+    grid = np.asarray(to, dtype=np.float64).reshape(-1)
+    return grid, [grid] * len(curves)
 
 
-def _tolerance(curves: Sequence[LightCurve], grid: npt.NDArray[np.float64], tolerance: Any
-               ) -> float:
+def _tolerance(lc: LightCurve, first: LightCurve, grid: npt.NDArray[np.float64],
+               tolerance: Any) -> float:
+    """Return the tolerance in ``lc``'s time unit (a plain number is in ``first``'s)."""
+    from astropy import units as u
+
     if tolerance is None:
         steps = np.diff(np.sort(grid[np.isfinite(grid)]))
         steps = steps[steps > 0]
@@ -233,30 +246,28 @@ def _tolerance(curves: Sequence[LightCurve], grid: npt.NDArray[np.float64], tole
             raise ValueError("give a tolerance: the reference times have no spacing to take "
                              "half of")
         return float(np.median(steps)) / 2
+    unit = u.Unit(lc.mission.time_unit)
     if hasattr(tolerance, "unit"):
-        from astropy import units as u
-
-        return float(tolerance.to_value(u.Unit(curves[0].mission.time_unit)))
-    return float(tolerance)
+        return float(tolerance.to_value(unit))
+    return float((float(tolerance) * u.Unit(first.mission.time_unit)).to_value(unit))
 
 
-def _time_index(curves: Sequence[LightCurve], grid: npt.NDArray[np.float64], tolerance: float
-                ) -> npt.NDArray[np.int64]:
-    index = np.full((len(curves), len(grid)), -1, dtype=np.int64)
-    for row, lc in enumerate(curves):
-        times = lc._require_times()
-        known = np.flatnonzero(np.isfinite(times))
-        order = known[np.argsort(times[known], kind="stable")]
-        sorted_times = times[order]
-        if sorted_times.size == 0:
-            continue
-        right = np.clip(np.searchsorted(sorted_times, grid), 1, sorted_times.size - 1) \
-            if sorted_times.size > 1 else np.zeros(len(grid), dtype=np.int64)
-        left = np.maximum(right - 1, 0)
-        pick = np.where(np.abs(sorted_times[left] - grid) <= np.abs(sorted_times[right] - grid),
-                        left, right)
-        close = np.abs(sorted_times[pick] - grid) <= tolerance
-        index[row, close] = order[pick[close]]
+def _nearest(times: npt.NDArray[np.float64], grid: npt.NDArray[np.float64], tolerance: float
+             ) -> npt.NDArray[np.int64]:
+    """For each grid time, the index of the nearest finite time within tolerance, or -1."""
+    index = np.full(len(grid), -1, dtype=np.int64)
+    known = np.flatnonzero(np.isfinite(times))
+    order = known[np.argsort(times[known], kind="stable")]
+    sorted_times = times[order]
+    if sorted_times.size == 0:
+        return index
+    right = np.clip(np.searchsorted(sorted_times, grid), 1, sorted_times.size - 1) \
+        if sorted_times.size > 1 else np.zeros(len(grid), dtype=np.int64)
+    left = np.maximum(right - 1, 0)
+    pick = np.where(np.abs(sorted_times[left] - grid) <= np.abs(sorted_times[right] - grid),
+                    left, right)
+    close = np.abs(sorted_times[pick] - grid) <= tolerance
+    index[close] = order[pick[close]]
     return index
 
 
@@ -272,8 +283,8 @@ def align(curves: Sequence[LightCurve], to: Any = "observation", tolerance: Any 
         The grid (see the module documentation).
     tolerance : float or astropy.units.Quantity, optional
         For time grids: the largest distance between a grid time and the
-        cadence it takes, in the mission's time unit (days for TESS) or as a
-        Quantity. Default: half the median spacing of the grid.
+        cadence it takes, in the first light curve's time unit (days for
+        TESS) or as a Quantity. Default: half the median spacing of the grid.
     quality_bitmask : str, int, list or None, optional
         Which flagged cadences :attr:`Alignment.values` masks.
 
@@ -298,6 +309,7 @@ def align(curves: Sequence[LightCurve], to: Any = "observation", tolerance: Any 
             raise ValueError(f"align(to={to!r}): use 'observation', 'cadence' or reference times")
         grid, index = _by_cadence(curves, to)
         return Alignment(curves, "cadence", grid, index, quality_bitmask)
-    times = _reference_times(curves, to)
-    index = _time_index(curves, times, _tolerance(curves, times, tolerance))
-    return Alignment(curves, "time", times, index, quality_bitmask)
+    grid, grids = _grids(curves, to)
+    index = np.stack([_nearest(lc._require_times(), own, _tolerance(lc, curves[0], own, tolerance))
+                      for lc, own in zip(curves, grids, strict=True)])
+    return Alignment(curves, "time", grid, index, quality_bitmask)
