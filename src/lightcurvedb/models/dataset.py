@@ -157,6 +157,11 @@ class DataSet(Base):
         mission's "hard" bits are set; see
         :meth:`QualityFlagArray.hard_mask`).
 
+        For the mission's own time format (BTJD), metadata (TIC id, sector,
+        camera, CCD, ...), masked flux and many light curves at once, use
+        :func:`lightcurvedb.lightcurves` and
+        :meth:`LightCurve.to_timeseries <lightcurvedb.lc.LightCurve.to_timeseries>`.
+
         Raises
         ------
         ValueError
