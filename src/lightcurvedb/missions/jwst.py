@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from lightcurvedb.core.reprs import model_repr
 from lightcurvedb.missions._common import (
     ExposureColumns,
     ensure_instrument_path,
@@ -171,6 +172,10 @@ class JWSTObservation(Observation):
 
     __mapper_args__ = {"polymorphic_identity": "jwst_observation",
                        "polymorphic_load": "selectin"}
+
+    def __repr__(self) -> str:
+        return model_repr(self, "program_id", "observation_number", "visit_number",
+                          "exposure_type")
 
 
 class JWSTFrame(ExposureColumns, FITSFrame):

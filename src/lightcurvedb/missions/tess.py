@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, SmallInteger
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from lightcurvedb.core.reprs import model_repr
 from lightcurvedb.missions._common import (
     InstrumentTree,
     ensure_catalog,
@@ -86,6 +87,8 @@ TESS_QUALITY_BITS = QualityBits(
         "bad_calibration_exclude": "Bad calibration exclude",
         "insufficient_targets": "Insufficient targets for error correction exclude",
     },
+    # Cosmic rays and stray light: flagged, but most such cadences are usable.
+    harder=("aperture_cosmic", "collateral_cosmic", "stray_light"),
 )
 
 
@@ -128,8 +131,9 @@ class TESSObservation(Observation):
         return _trailing_number(self.instrument.parent if self.instrument else None)
 
     def __repr__(self) -> str:
-        return (f"TESSObservation(sector={self.sector!r}, camera={self.camera!r}, "
-                f"ccd={self.ccd!r}, cadence_seconds={self.cadence_seconds!r})")
+        # camera and CCD only when the instrument tree is loaded: a repr never queries
+        return model_repr(self, "sector", ("camera", "instrument.parent", lambda: self.camera),
+                          ("ccd", "instrument", lambda: self.ccd), "cadence_seconds")
 
 
 class TESSFFIFrame(FITSFrame):

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from lightcurvedb.core.base import Base
+from lightcurvedb.core.reprs import model_repr
 
 if TYPE_CHECKING:
     from astropy.timeseries import TimeSeries
@@ -70,6 +71,9 @@ class DataSetHierarchy(Base):
     child_dataset_id: Mapped[int] = mapped_column(index=True, doc="The derived light curve.")
     child_observation_id: Mapped[int] = mapped_column(
         doc="Observation of the derived light curve (part of its key on PostgreSQL).")
+
+    def __repr__(self) -> str:
+        return model_repr(self, "source_dataset_id", "child_dataset_id")
 
 
 class DataSet(Base):
@@ -140,8 +144,7 @@ class DataSet(Base):
         doc="Light curves derived from this one.")
 
     def __repr__(self) -> str:
-        return f"DataSet(id={self.id!r}, target_id={self.target_id!r}, " \
-               f"observation_id={self.observation_id!r})"
+        return model_repr(self, "id", "target_id", "observation_id")
 
     def to_timeseries(self) -> TimeSeries:
         """Return this light curve as an :class:`astropy.timeseries.TimeSeries`.
@@ -153,6 +156,11 @@ class DataSet(Base):
         ``quality`` (the bit words) and ``quality_mask`` (True where a
         mission's "hard" bits are set; see
         :meth:`QualityFlagArray.hard_mask`).
+
+        For the mission's own time format (BTJD), metadata (TIC id, sector,
+        camera, CCD, ...), masked flux and many light curves at once, use
+        :func:`lightcurvedb.lightcurves` and
+        :meth:`LightCurve.to_timeseries <lightcurvedb.lc.LightCurve.to_timeseries>`.
 
         Raises
         ------

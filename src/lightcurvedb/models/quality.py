@@ -37,20 +37,26 @@ class QualityBits:
     bits : mapping of str to int
         Bit name -> bit value (a power of two), e.g. ``{"desaturation": 32}``.
     hard : iterable of str
-        The names whose cadences a careful analysis drops by default.
+        The names whose cadences a careful analysis drops by default (the
+        ``"default"`` quality bitmask of :mod:`lightcurvedb.lc`).
     descriptions : mapping of str to str, optional
         What each bit means, from the mission's data documentation.
+    harder : iterable of str, optional
+        Bits a more conservative analysis drops as well: the ``"hard"``
+        quality bitmask of :mod:`lightcurvedb.lc` is :attr:`hard` plus these
+        (it removes some good data too).
     """
 
     bits: Mapping[str, int]
     hard: tuple[str, ...] = ()
     descriptions: Mapping[str, str] = field(default_factory=dict)
+    harder: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name, value in self.bits.items():
             if value <= 0 or value & (value - 1):
                 raise ValueError(f"quality bit {name!r} = {value} is not a power of two")
-        self.value(*self.hard)  # every hard name must exist
+        self.value(*self.hard, *self.harder)  # every hard name must exist
 
     def value(self, *names: str) -> int:
         """Return the OR of the named bits.
