@@ -9,6 +9,7 @@ layouts and compares what was returned and stored, row for row.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import pathlib
@@ -20,6 +21,7 @@ import sqlalchemy as sa
 import radio_layouts
 from lightcurvedb.core.pathtype import resolved_path
 from lightcurvedb.loaders.report import LoaderError
+from lightcurvedb.models import DataSet
 from lightcurvedb.radio import (
     CalTable,
     ESECandidate,
@@ -368,3 +370,133 @@ def test_each_service_writes_its_own_file(tmp_path, request):
                 session.commit()
             after = opened.dumps()
             assert [g for g in before if before[g] != after[g]] == [group]
+
+
+# -- light curves: the core tables are in a lightcurvedb database --------------------------
+
+def lightcurve_family(session, base: pathlib.Path) -> dict:
+    from lightcurvedb.radio.targets import FLUX_UNIT, materialise_lightcurve
+
+    lightcurve = materialise_lightcurve(session, SCINTILLATING)
+    session.commit()
+    again = materialise_lightcurve(session, SCINTILLATING)        # idempotent
+    assert again.id == lightcurve.id
+    np.testing.assert_allclose(lightcurve.values, np.array(SCINTILLATING_JY) * 1000)
+    np.testing.assert_allclose(lightcurve.errors, np.full(6, 2.0))
+    assert (lightcurve.unit, lightcurve.target.designation, lightcurve.target.name) == (
+        FLUX_UNIT, SCINTILLATING, 12350120415907)
+    times = lightcurve.target.target_specific_times[0].barycentric_julian_dates
+    assert times.shape == (6,) and abs(times[0] - 2400000.5 - 60972.5) < 0.01
+    session.commit()
+    return {"values": list(lightcurve.values), "times": list(times)}
+
+
+def test_lightcurve_on_every_layout(layout, tmp_path, request):
+    """One database: its own core tables; the pipeline's databases: core= another one."""
+    with contextlib.ExitStack() as stack:
+        options = {}
+        if not layout.has_core:
+            core = stack.enter_context(open_layout("sqlite", tmp_path / "core", request))
+            options["core"] = core.binds
+        session = stack.enter_context(layout.session(**options))
+        products_family(session, tmp_path)
+        session.commit()
+        before = layout.dumps() if layout.files and not layout.has_core else None
+        result = lightcurve_family(session, tmp_path)
+        assert result["values"] == pytest.approx(np.array(SCINTILLATING_JY) * 1000)
+        if before is not None:              # nothing is written to the pipeline's databases
+            assert layout.dumps() == before
+        if not layout.has_core:
+            with core.session() as other:
+                assert count(other, DataSet) == 1
+
+
+def test_lightcurves_are_identical_with_a_core_database(tmp_path, request):
+    base = tmp_path / "files"
+    base.mkdir()
+    results = {}
+    for name in LAYOUTS:
+        with contextlib.ExitStack() as stack:
+            opened = stack.enter_context(open_layout(name, tmp_path / name, request))
+            options = {}
+            if not opened.has_core:
+                options["core"] = stack.enter_context(
+                    open_layout("sqlite", tmp_path / f"{name}-core", request)).binds
+            session = stack.enter_context(opened.session(**options))
+            products_family(session, base)
+            results[name] = lightcurve_family(session, base)
+    for name in LAYOUTS[1:]:
+        assert results[name] == results[LAYOUTS[0]], name
+
+
+def test_lightcurve_without_core_tables_is_refused(tmp_path, request):
+    from lightcurvedb.radio.targets import CoreDatabaseError, materialise_lightcurve
+
+    for name, message in (
+            ("pipeline_files", "no lightcurvedb database for the core tables (target, "
+                               "data_set, ...): the session reaches only DSA-110 databases "
+                               "such as the pipeline's four files; open it with "
+                               "radio_session(..., core=URL) of a migrated lightcurvedb "
+                               "database"),
+            ("pipeline_file", f"sqlite:///{tmp_path / 'pipeline_file' / 'radio.sqlite3'} has "
+                              "no lightcurvedb core tables (no 'target' table): run 'lcdb db "
+                              "upgrade' on it")):
+        with open_layout(name, tmp_path / name, request) as opened:
+            with opened.session() as session:
+                products_family(session, tmp_path / name)
+            before = opened.dumps()
+            with opened.session() as session:
+                with pytest.raises(CoreDatabaseError) as refused:
+                    materialise_lightcurve(session, SCINTILLATING)
+                session.commit()
+            assert str(refused.value) == message
+            assert "\n" not in message and opened.dumps() == before
+
+
+# -- naming the pipeline's files -------------------------------------------------------------
+
+def test_state_databases_names_the_four_files(tmp_path, monkeypatch):
+    from lightcurvedb.radio.binding import (
+        PIPELINE_FILES,
+        RadioLayoutError,
+        radio_session,
+        state_databases,
+    )
+    from lightcurvedb.testing import radio_ddl
+
+    assert PIPELINE_FILES == radio_ddl.DATABASE_FILES
+    paths = radio_ddl.create_pipeline_databases(tmp_path / "state")
+    monkeypatch.chdir(tmp_path)
+    urls = state_databases("state")                              # relative: from here
+    assert {group: url.database for group, url in urls.items()} == {
+        group: str(path) for group, path in paths.items()}
+    with radio_session(urls) as session:
+        assert queue.queue_counts(session)["pending"] == 0
+        for engine in {session.get_bind(model) for model in (IngestGroup, Source)}:
+            engine.dispose()
+    paths["products"].unlink()
+    paths["master_sources"].unlink()
+    with pytest.raises(RadioLayoutError) as refused:
+        state_databases(tmp_path / "state")
+    assert str(refused.value) == (
+        f"DSA-110 state directory {tmp_path / 'state'} lacks products.sqlite3, "
+        "catalogs/master_sources.sqlite3 (the pipeline creates them; nothing was created)")
+    assert not paths["products"].exists() and not paths["master_sources"].exists()
+    with pytest.raises(RadioLayoutError, match=r"^\S+/nowhere: no such DSA-110 state directory$"):
+        state_databases(tmp_path / "nowhere")
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_core_is_the_default_bind(tmp_path, request):
+    from lightcurvedb.models import Target
+
+    with open_layout("pipeline_files", tmp_path / "radio", request) as opened, \
+            open_layout("sqlite", tmp_path / "core", request) as core:
+        with opened.session(core=core.binds) as session:
+            assert session.get_bind(Target) is core.binds
+            assert session.get_bind(Source) is opened.binds["master_sources"]
+            assert session.execute(sa.text("SELECT count(*) FROM target")).scalar() == 0
+        with pytest.raises(TypeError, match="give core= or bind=, not both"):
+            opened.session(core=core.binds, bind=core.binds)
+        with opened.session() as session, pytest.raises(sa.exc.UnboundExecutionError):
+            session.get_bind(Target)
