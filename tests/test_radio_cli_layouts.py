@@ -367,3 +367,40 @@ def test_repoint_with_the_state_directory(state, clean, capsys):
                f"--radio=products=sqlite:///{elsewhere / 'products.sqlite3'}")[1].splitlines() == [
         "radio.caltables.path: 1", "1 paths re-pointed to /data/c"]
     assert raw(state / "products.sqlite3", "SELECT path FROM ms_index") == [("/data/b/x.ms",)]
+
+
+def test_refusals_and_reruns_on_the_four_files(state, clean, capsys):
+    args = ("radio", "--state", state)
+    assert run(capsys, *args, "cal", "register", "g1", "G=/cal/g1", "--start", "60972",
+               "--end", "60973")[0] == 0
+    ms = clean / "a.ms"
+    assert run(capsys, *args, "ms", "stage", ms, "imaged")[0] == 0
+    catalog = clean / "master.csv"
+    catalog.write_text(CATALOG)
+    assert run(capsys, *args, "sources", "load", catalog)[0] == 0
+    written = dumps(state)
+    bad = clean / "bad.csv"
+    bad.write_text(CATALOG.replace("42.0533", "95.0"))
+    image = write_radio_image(clean / "img.fits", ra=1.0, dec=1.0, bmaj_deg=0.004,
+                              bmin_deg=0.003, bpa_deg=0.0, noise_jy=0.001, nx=32, ny=32)
+    for argv, message in (
+            (("cal", "register", "g2", "G=/cal/g2", "--start", "60972.5", "--end", "60974"),
+             "validity window [60972.5, 60974.0) overlaps active table(s): G /cal/g1 (set g1, "
+             "[60972.0, 60973.0))"),
+            (("queue", "complete", GROUP), f"no observation group '{GROUP}' in the ingest "
+                                           "queue"),
+            (("image", "register", "--ms", clean / "other.ms", image),
+             f"Measurement Set '{clean / 'other.ms'}' is not in ms_index"),
+            (("sources", "load", bad), f"{bad}: Dec missing or outside [-90, 90] (row 1)"),
+            (("ms", "stage", ms, "converted"), f"{ms} is already imaged; refusing to go back "
+                                               "to converted")):
+        status, out, err = run(capsys, *args, *argv)
+        assert (status, out, err.count("\n")) == (1, "", 1), argv
+        assert err.startswith("lcdb: error: ") and message in err, (argv, err)
+        assert dumps(state) == written, argv               # nothing half written
+    # Running a command again changes nothing.
+    assert run(capsys, *args, "sources", "load", catalog)[0] == 0
+    assert run(capsys, *args, "variability", "update")[1] == (
+        "variability statistics updated for 0 sources\n")
+    assert run(capsys, *args, "ese", "flag")[1] == "0 new ESE candidates\n"
+    assert dumps(state) == written
