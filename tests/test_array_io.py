@@ -19,12 +19,17 @@ from lightcurvedb.models import DataSet
 from lightcurvedb.testing import factories
 
 # PostgreSQL's own names and OIDs (pg_type.dat), written out independently of the code.
-PG_NAMES = {"bool": "boolean", "int16": "smallint", "int32": "integer", "int64": "bigint",
+# PostgreSQL has no 1-byte or unsigned integers: those dtypes live in the next
+# wider signed type that holds every value.
+STORED = {"int8": "int16", "uint8": "int16", "uint16": "int32", "uint32": "int64"}
+PG_NAMES = {"bool": "boolean", "int8": "smallint", "uint8": "smallint", "int16": "smallint",
+            "uint16": "integer", "int32": "integer", "uint32": "bigint", "int64": "bigint",
             "float32": "real", "float64": "double precision"}
-ELEMENT_OIDS = {"bool": 16, "int16": 21, "int32": 23, "int64": 20, "float32": 700,
-                "float64": 701}
-CASTS = {"bool": "bool", "int16": "int2", "int32": "int4", "int64": "int8",
-         "float32": "float4", "float64": "float8"}
+ELEMENT_OIDS = {"bool": 16, "int8": 21, "uint8": 21, "int16": 21, "uint16": 23, "int32": 23,
+                "uint32": 20, "int64": 20, "float32": 700, "float64": 701}
+CASTS = {"bool": "bool", "int8": "int2", "uint8": "int2", "int16": "int2", "uint16": "int4",
+         "int32": "int4", "uint32": "int8", "int64": "int8", "float32": "float4",
+         "float64": "float8"}
 
 
 # --- the codec alone ----------------------------------------------------------------
@@ -43,7 +48,7 @@ def test_encode_matches_the_documented_layout() -> None:
 @pytest.mark.parametrize("name", DTYPES)
 def test_decode_reads_hand_built_buffers(name: str) -> None:
     values = extremes(name)
-    dtype = np.dtype(name)
+    dtype = np.dtype(STORED.get(name, name))
     big_endian = values.astype(dtype.newbyteorder(">"))
     body = b"".join(struct.pack(">i", dtype.itemsize) + big_endian[i:i + 1].tobytes()
                     for i in range(len(values)))
@@ -118,7 +123,7 @@ def pg(postgres_server):
 @pytest.mark.parametrize("name", DTYPES)
 def test_the_server_reads_what_we_encode(pg, name: str) -> None:
     values = extremes(name)
-    pgarray.register_numpy_dumpers(pg)  # one registration for all six dtypes
+    pgarray.register_numpy_dumpers(pg)  # one registration for every dtype
     text_form = "{" + ",".join(_pg_text(v) for v in values.tolist()) + "}"
     same, length, kind = pg.execute(
         f"SELECT %b = %s::{CASTS[name]}[], array_length(%b, 1), pg_typeof(%b)::text",
@@ -131,7 +136,7 @@ def test_the_server_reads_what_we_encode(pg, name: str) -> None:
         assert signs[1] == "-0" and signs[6] == "NaN" and signs[8] == "-Infinity"
 
 
-def test_one_registration_serves_all_six_dtypes(pg) -> None:
+def test_one_registration_serves_every_dtype(pg) -> None:
     with pg.cursor() as cursor:
         pgarray.register_numpy_dumpers(cursor)
         placeholders = ", ".join("pg_typeof(%s)::text" for _ in DTYPES)
@@ -159,8 +164,10 @@ def test_we_decode_what_the_server_sends(pg, name: str) -> None:
         pgarray.register_numpy_loaders(cursor)
         loaded, empty = cursor.execute(
             f"SELECT %s::{CASTS[name]}[], '{{}}'::{CASTS[name]}[]", [text_form]).fetchone()
-    assert same_bits(loaded, values)
-    assert empty.dtype == np.dtype(name) and empty.size == 0
+    # The loaders know only the server's type: narrow dtypes come back as stored.
+    stored = np.dtype(STORED.get(name, name))
+    assert same_bits(loaded, values.astype(stored))
+    assert empty.dtype == stored and empty.size == 0
 
 
 def test_binary_loaders_refuse_nulls_and_matrices(pg) -> None:
@@ -176,8 +183,23 @@ def test_binary_loaders_refuse_nulls_and_matrices(pg) -> None:
 
 def test_unsupported_dtypes_are_named(pg) -> None:
     pgarray.register_numpy_dumpers(pg)
-    with pytest.raises(TypeError, match="uint8"):
-        pg.execute("SELECT %b", [np.array([1], dtype=np.uint8)])
+    with pytest.raises(TypeError, match="uint64 .PostgreSQL has no unsigned 64-bit"):
+        pg.execute("SELECT %b", [np.array([1], dtype=np.uint64)])
+    with pytest.raises(TypeError, match="uint64"):
+        decode_array(encode_array(np.array([1])), "uint64")
+
+
+@pytest.mark.parametrize("name", list(STORED))
+def test_narrow_dtypes_refuse_stored_values_outside_their_range(pg, name: str) -> None:
+    # A value the column's dtype cannot hold (written by hand-written SQL) is
+    # an error on the way back, not a wrapped-around number.
+    info = np.iinfo(name)
+    for outside in (int(info.min) - 1, int(info.max) + 1):
+        (raw,) = pg.execute(f"SELECT array_send(ARRAY[0, {outside}]::{CASTS[name]}[])"
+                            ).fetchone()
+        with pytest.raises(ValueError, match=f"element 1 is {outside}, outside the range "
+                                             f"of {name}"):
+            decode_array(raw, name)
 
 
 # --- NumpyArray through SQLAlchemy and the ORM ----------------------------------------
@@ -191,6 +213,10 @@ class ArrayRow(ScratchBase):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     a_bool = mapped_column(NumpyArray("bool"))
+    a_int8 = mapped_column(NumpyArray("int8"))
+    a_uint8 = mapped_column(NumpyArray("uint8"))
+    a_uint16 = mapped_column(NumpyArray("uint16"))
+    a_uint32 = mapped_column(NumpyArray("uint32"))
     a_int16 = mapped_column(NumpyArray("int16"))
     a_int32 = mapped_column(NumpyArray("int32"))
     a_int64 = mapped_column(NumpyArray("int64"))
@@ -332,6 +358,10 @@ def test_psycopg2_engine_still_round_trips(engine) -> None:
                 session.expunge_all()
                 rows = {r.id: r for r in session.scalars(sa.select(ArrayRow).options(
                     undefer(ArrayRow.a_float64), undefer(ArrayRow.a_float32)))}
+                # Array expressions too (core.arraysql), binds and results.
+                expressions = session.execute(
+                    sa.select(ArrayRow.a_uint32[5], ArrayRow.a_int8[2:3], ArrayRow.a_bool.length())
+                    .where(ArrayRow.id == 1, 1 == sa.any_(ArrayRow.a_uint16))).one()
             transaction.rollback()
     finally:
         psycopg2_engine.dispose()
@@ -340,6 +370,9 @@ def test_psycopg2_engine_still_round_trips(engine) -> None:
         np.testing.assert_array_equal(getattr(rows[1], f"a_{name}"), extremes(name))
         assert getattr(rows[1], f"a_{name}").dtype == np.dtype(name)
     assert rows[2].a_float64.size == 0 and rows[2].a_int16 is None
+    last, middle, length = expressions
+    assert type(last) is np.uint32 and last == extremes("uint32")[4]
+    assert same_bits(middle, extremes("int8")[1:3]) and length == len(extremes("bool"))
     bound = [v for p in sent if isinstance(p, dict) for k, v in p.items() if k.startswith("a_")]
     assert bound and not any(isinstance(v, np.ndarray) for v in bound)
     assert [np.inf, -np.inf] in [v[-2:] for v in bound if isinstance(v, list)]

@@ -38,7 +38,8 @@ mixed = sa.Table(
     sa.Column("uid", sa.Uuid), sa.Column("blob", sa.LargeBinary), sa.Column("path", PathType),
     sa.Column("colour", sa.Enum(Colour, name="binary_results_colour")),
     sa.Column("doc", sa.JSON),
-    sa.Column("flux", NumpyArray("float64")), sa.Column("bits", NumpyArray("int16")))
+    sa.Column("flux", NumpyArray("float64")), sa.Column("bits", NumpyArray("int16")),
+    sa.Column("single", NumpyArray("float32")), sa.Column("octets", NumpyArray("uint8")))
 
 ROW = {"id": 1, "small": -32768, "real": 1.1, "double": -0.0, "money": decimal.Decimal("-12.3456"),
        "name": "Ångström ✓", "note": "", "flag": False,
@@ -47,7 +48,9 @@ ROW = {"id": 1, "small": -32768, "real": 1.1, "double": -0.0, "money": decimal.D
        "clock": dt.time(1, 2, 3, 4), "uid": uuid.UUID(int=2**128 - 1), "blob": b"\x00\xff",
        "path": pathlib.Path("/data/tess/s0001.fits"), "colour": Colour.BLUE,
        "doc": {"a": [1, 2.5, None]}, "flux": np.array([np.nan, -np.inf, 1e300]),
-       "bits": np.array([-1, 0, 32767], dtype=np.int16)}
+       "bits": np.array([-1, 0, 32767], dtype=np.int16),
+       "single": np.array([1.1, np.nan, -0.0], dtype=np.float32),
+       "octets": np.array([255, 0, 128], dtype=np.uint8)}
 SCALARS = ["id", "small", "double", "money", "name", "note", "flag", "at", "naive", "day",
            "clock", "uid", "blob", "path"]
 
@@ -131,3 +134,25 @@ def test_real_next_to_an_array_reads_as_alone(engine, table, formats):
         alone = connection.execute(sa.select(table.c.real)).scalar_one()
         with_array = connection.execute(sa.select(table.c.real, table.c.flux)).one()[0]
     assert alone == with_array == 1.1
+
+
+def test_elements_and_slices_next_to_arrays_read_binary(engine, table, formats):
+    from array_support import same_bits
+
+    c = table.c
+    with engine.connect() as connection:
+        binary_row = connection.execute(sa.select(
+            c.flux, c.flux[2:3], c.octets[2:], c.bits[3], c.single[1], c.single[2], c.single[3],
+            c.octets[1], c.single.length(), c.small)).one()
+        text_row = connection.execute(sa.select(
+            c.bits[3], c.single[1], c.single[2], c.single[3], c.octets[1], c.small)).one()
+    assert [f for _, f in formats] == [Format.BINARY, Format.TEXT]
+    assert same_bits(binary_row[1], ROW["flux"][1:3])
+    assert same_bits(binary_row[2], ROW["octets"][1:])
+    elements = [ROW["bits"][2], *ROW["single"], ROW["octets"][0]]
+    for got, text_value, stored in zip(binary_row[3:8], text_row, elements, strict=False):
+        # a numpy scalar of the column's dtype, the stored bits, in either format
+        assert type(got) is type(text_value) is type(stored)
+        assert np.asarray(got).tobytes() == np.asarray(text_value).tobytes() == \
+            np.asarray(stored).tobytes()
+    assert binary_row[8] == len(ROW["single"]) and binary_row[9] == text_row[5] == ROW["small"]

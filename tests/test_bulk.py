@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 import lightcurvedb
 from lightcurvedb.bulk import BulkLoadError, copy_rows
+from lightcurvedb.core.extensions import postgis_footprints
 from lightcurvedb.core.types import NumpyArray
 from lightcurvedb.models import DataSet, PhotometricSource
 from lightcurvedb.testing import factories
@@ -382,7 +383,7 @@ def test_resumable_mode_refuses_a_transaction_in_progress(engine: Engine, sessio
     assert _committed(engine, scratch) == []
 
 
-# --- sky footprints (PostGIS geometry on PostgreSQL, WKT on SQLite) -------------------
+# --- sky footprints (PostGIS geometry on PostgreSQL with PostGIS, WKT elsewhere) -------
 
 def test_footprints_copy(session: Session, backend: str) -> None:
     from lightcurvedb.core.geometry import SkyPolygon
@@ -398,12 +399,17 @@ def test_footprints_copy(session: Session, backend: str) -> None:
     assert got["bulk wake ✓"].footprint == square
     assert got["bulk tip"].footprint.vertices == ((10.0, -5.0), (10.5, -5.0), (10.25, -4.5))
     assert got["bulk tip"].region is GeometricRegion.TIP
-    if backend == "postgresql":
+    if postgis_footprints(session.get_bind().dialect):
         text_, srid, valid = session.execute(text(
             "SELECT ST_AsText(footprint), ST_SRID(footprint), ST_IsValid(footprint) "
             "FROM rbh1.regions_of_interest WHERE name = 'bulk wake ✓'")).one()
         assert text_ == "POLYGON((150.5 2.25,150.75 2.25,150.75 2.5,150.5 2.5,150.5 2.25))"
         assert (srid, valid) == (4326, True)
+    else:  # SQLite, or PostgreSQL without PostGIS: the well-known text as stored
+        table = "rbh1.regions_of_interest" if backend == "postgresql" else "regions_of_interest"
+        stored = session.execute(text(
+            f"SELECT footprint FROM {table} WHERE name = 'bulk wake ✓'")).scalar_one()
+        assert stored == square.to_wkt()
 
 
 def test_bad_footprint_names_the_column(session: Session) -> None:
@@ -475,3 +481,26 @@ def test_float_precisions_copy_as_the_column_stores_them(engine: Engine) -> None
         assert row == (1, 1.5, 1 / 3, -0.25)
     finally:
         metadata.drop_all(engine)
+
+
+def test_every_array_dtype_copies_exactly(session: Session, backend: str) -> None:
+    from array_support import DTYPES, extremes, same_bits
+
+    metadata = MetaData()
+    table = SATable("bulk_every_dtype", metadata, Column("id", Integer, primary_key=True),
+                    *(Column(f"a_{n}", NumpyArray(n)) for n in DTYPES))
+    connection = session.connection()
+    metadata.create_all(connection)
+    rows = [{"id": 1, **{f"a_{n}": extremes(n) for n in DTYPES}},
+            {"id": 2, **{f"a_{n}": extremes(n)[::-1] for n in DTYPES}}]
+    assert copy_rows(connection, table, rows) == 2
+    back = connection.execute(select(table).order_by(table.c.id)).all()
+    for name in DTYPES:
+        assert same_bits(back[0]._mapping[f"a_{name}"], extremes(name)), name
+        assert same_bits(back[1]._mapping[f"a_{name}"], extremes(name)[::-1].copy()), name
+    if backend == "postgresql":  # the server holds the values, not a wrapped-around form
+        assert connection.execute(text("SELECT a_uint32[5], a_uint8[4], a_int8[1] "
+                                       "FROM bulk_every_dtype WHERE id = 1")).one() \
+            == (int(extremes("uint32")[4]), int(extremes("uint8")[3]), int(extremes("int8")[0]))
+    with pytest.raises(BulkLoadError, match="a_uint8.*without losing information"):
+        copy_rows(connection, table, [{"id": 3, "a_uint8": np.array([-1])}])

@@ -65,17 +65,24 @@ def test_demo_without_configuration_twice(env):
     assert first.splitlines()[:-1] == second.splitlines()[:-1]  # only the last line differs
 
 
+def revisions(current_output: str) -> tuple[str, ...]:
+    """The revisions ``lcdb db current`` printed (its last line names the extensions)."""
+    *lines, last = current_output.splitlines()
+    assert last.startswith("extensions: ")
+    return tuple(lines)
+
+
 def test_db_current_downgrade_upgrade(env):
-    assert ok(env, "db", "current").strip() == "(empty)"
+    assert ok(env, "db", "current") == "(empty)\nextensions: none needed (SQLite)\n"
     ok(env, "demo")
-    assert tuple(ok(env, "db", "current").split()) == migrations.heads()
+    assert revisions(ok(env, "db", "current")) == migrations.heads()
     assert tuple(ok(env, "db", "heads").split()) == migrations.heads()
     ok(env, "db", "downgrade", "base")
-    assert ok(env, "db", "current").strip() == "(empty)"
-    ok(env, "db", "upgrade")
-    assert tuple(ok(env, "db", "current").split()) == migrations.heads()
+    assert revisions(ok(env, "db", "current")) == ("(empty)",)
+    assert ok(env, "db", "upgrade").splitlines()[-1] == "extensions: none needed (SQLite)"
+    assert revisions(ok(env, "db", "current")) == migrations.heads()
     ok(env, "db", "downgrade", "-1")
-    assert tuple(ok(env, "db", "current").split()) != migrations.heads()
+    assert revisions(ok(env, "db", "current")) != migrations.heads()
 
 
 @pytest.mark.parametrize("argv", [("--url", "nosuchdriver://x", "demo"),
@@ -110,7 +117,7 @@ def test_demo_on_postgresql(env, postgres_server):
         assert table_counts(first) == EXPECTED and "postgresql" in first
         second = ok(env, "demo", "--url", url)
         assert table_counts(second) == EXPECTED and NOTHING_NEW in second
-        assert tuple(ok(env, "--url", url, "db", "current").split()) == migrations.heads()
+        assert revisions(ok(env, "--url", url, "db", "current")) == migrations.heads()
     finally:
         postgres_server.drop_database(name)
     assert not (Path(env["XDG_DATA_HOME"]) / "lightcurvedb").exists()  # SQLite left alone
@@ -128,7 +135,7 @@ def test_parser_accepts_negative_revisions_and_options_after_commands():
 def test_main_in_process(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'inproc.sqlite3'}"
     assert main(["--url", url, "db", "current"]) == 0
-    assert capsys.readouterr().out.strip() == "(empty)"
+    assert capsys.readouterr().out == "(empty)\nextensions: none needed (SQLite)\n"
     assert main(["--url", "nosuchdriver://x", "db", "current"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("lcdb: error: ") and err.count("\n") == 1

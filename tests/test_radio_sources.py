@@ -185,6 +185,7 @@ def test_cone_search_rejects_bad_input(session):
     assert cone_search(session, 370.0, 0.0, 1.0) == []
 
 
+@pytest.mark.needs_extensions
 @pytest.mark.parametrize("engine", ["postgresql"], indirect=True)  # q3c is PostgreSQL's
 def test_q3c_index_backs_the_postgresql_cone_search(session, tmp_path):
     load_master_sources(session, write_fits(tmp_path / "master.fits", make_catalog()))
@@ -216,6 +217,7 @@ def test_cli_load_and_cone(tmp_path, capsys):
     assert "2 sources within 0.1 deg" in out
 
 
+@pytest.mark.needs_extensions
 @pytest.mark.parametrize("empty_database_url", ["postgresql"], indirect=True)
 def test_migration_0006_installs_and_removes_q3c(empty_database_url):
     from lightcurvedb import connect, migrations

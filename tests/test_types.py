@@ -6,6 +6,7 @@ import datetime as dt
 import pathlib
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import StatementError
@@ -147,6 +148,30 @@ def test_reassigning_an_equal_array_is_not_a_change(session):
 def test_unsupported_dtype_is_a_type_error():
     with pytest.raises(TypeError, match="does not support dtype complex128"):
         NumpyArray("complex128")
+    with pytest.raises(TypeError, match="uint64: PostgreSQL has no unsigned 64-bit integer"):
+        NumpyArray("uint64")
+
+
+# PostgreSQL has no 1-byte or unsigned integers: each narrow dtype is stored in
+# the narrowest signed type that holds all its values.
+NARROW_STORAGE = {"int8": "smallint[]", "uint8": "smallint[]", "uint16": "integer[]",
+                  "uint32": "bigint[]"}
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("name", list(NARROW_STORAGE))
+def test_narrow_integers_are_stored_as_wider_ones_and_checked_on_the_way_back(
+        connection, name):
+    values = extremes(name)
+    connection.execute(arrays.insert(), {"id": 1, f"a_{name}": values})
+    kind, on_server = connection.exec_driver_sql(
+        f"SELECT pg_typeof(a_{name})::text, a_{name} FROM scratch_arrays").one()
+    assert kind == NARROW_STORAGE[name]
+    assert on_server == values.tolist()  # the numbers themselves, not a wrapped form
+    too_big = int(np.iinfo(name).max) + 1
+    connection.exec_driver_sql(f"UPDATE scratch_arrays SET a_{name} = ARRAY[{too_big}]")
+    with pytest.raises(ValueError, match=f"{too_big}, outside the range of {name}"):
+        connection.execute(sa.select(arrays.c[f"a_{name}"])).scalar_one()
 
 
 def test_paths_and_utc_timestamps(connection):
@@ -162,6 +187,24 @@ def test_paths_and_utc_timestamps(connection):
 def test_naive_timestamps_are_refused(connection):
     with pytest.raises(StatementError, match="naive datetime"):
         connection.execute(arrays.insert(), {"id": 1, "stamp": dt.datetime(2020, 1, 1)})
+
+
+@pytest.mark.parametrize("name", DTYPES)
+def test_every_dtype_has_an_annotation(name):
+    from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+    from lightcurvedb import Base
+
+    class Scratch(DeclarativeBase):
+        type_annotation_map = Base.type_annotation_map
+
+    # Real annotation objects (this module's are strings, postponed).
+    row = type("Row", (Scratch,), {
+        "__tablename__": "annotated", "id": mapped_column(primary_key=True),
+        "values": mapped_column(), "__annotations__": {
+            "id": Mapped[int], "values": Mapped[npt.NDArray[np.dtype(name).type]]}})
+    column_type = row.__table__.c["values"].type
+    assert isinstance(column_type, NumpyArray) and column_type.dtype == np.dtype(name)
 
 
 def test_annotations_map_to_the_portable_types():

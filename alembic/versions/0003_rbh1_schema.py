@@ -1,20 +1,26 @@
-"""RBH-1 four-zone schema: 11 tables and 5 enum types in schema ``rbh1`` (PostGIS footprints).
+"""RBH-1 four-zone schema: 11 tables and 5 enum types in schema ``rbh1`` (footprints).
 
-On PostgreSQL this creates the PostGIS extension when it is missing (and only
-then drops it again on downgrade) and the ``rbh1`` schema; on SQLite the schema
-is translated away by the connection and enums are checked strings.
+On PostgreSQL this creates the ``rbh1`` schema, and the PostGIS extension when
+it is missing and the role may create it (only then is it dropped again on
+downgrade). Footprints are PostGIS ``geometry(POLYGON,4326)`` when PostGIS is
+installed; otherwise well-known text, with the PL/pgSQL polygon tests of
+:mod:`lightcurvedb.core.pgpolygon` (the ``ra_min``/``ra_max``/``dec_min``/
+``dec_max`` columns and their index serve both forms). On SQLite the schema is
+translated away by the connection and enums are checked strings.
 
 Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-25
 
 """
+import logging
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 import lightcurvedb.core.types
+from lightcurvedb.core import extensions, pgpolygon
 
 revision: str = '0003'
 down_revision: str | Sequence[str] | None = '0002'
@@ -28,12 +34,14 @@ ENUMS = ("instrument_type", "data_level", "quality_flag", "artifact_type", "geom
 
 def upgrade() -> None:
     bind = op.get_bind()
+    text_footprints = False
     if bind.dialect.name == "postgresql":
-        installed = bind.exec_driver_sql(
-            "SELECT 1 FROM pg_extension WHERE extname = 'postgis'").first()
-        if installed is None:
-            op.execute("CREATE EXTENSION postgis")
-            op.execute(f"COMMENT ON EXTENSION postgis IS '{POSTGIS_NOTE}'")
+        postgis = extensions.create_if_allowed(bind, "postgis", POSTGIS_NOTE)
+        # SkyPolygonType compiles to geometry or text from what the dialect holds.
+        text_footprints = extensions.refresh(bind).postgis is None
+        if text_footprints:
+            logging.getLogger("alembic.runtime.migration").info(
+                "footprints stored as text with bounding boxes: %s", postgis.reason)
         op.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     # SQLite has no schemas (and drops foreign keys that cross one), so the
     # tables go in the main database there.
@@ -255,6 +263,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('mcmc_id', 'parameter', name=op.f('uq_mcmc_parameter_summary_mcmc_id_parameter')),
     schema=schema
     )
+    if text_footprints:
+        for statement in pgpolygon.CREATE_FUNCTIONS:
+            op.execute(statement)
 
 
 def downgrade() -> None:
@@ -280,6 +291,8 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_rbh1_pipeline_runs_run_name'), table_name='pipeline_runs', schema=schema)
     op.drop_table('pipeline_runs', schema=schema)
     if bind.dialect.name == "postgresql":
+        for statement in pgpolygon.DROP_FUNCTIONS:
+            op.execute(statement)
         for name in ENUMS:
             sa.Enum(name=name, schema=SCHEMA).drop(bind, checkfirst=True)
         op.execute(f"DROP SCHEMA {SCHEMA}")
@@ -288,3 +301,4 @@ def downgrade() -> None:
             "WHERE extname = 'postgis'").scalar()
         if ours == POSTGIS_NOTE:
             op.execute("DROP EXTENSION postgis")
+        extensions.refresh(bind)

@@ -6,7 +6,8 @@ Examples
 
    $ lcdb demo                       # default SQLite file, no configuration needed
    $ lcdb --url postgresql://astro@db/lightcurves db upgrade
-   $ lcdb db current
+   $ lcdb db current                 # revisions, then the optional extensions in use
+   $ lcdb db enable-extensions       # after a superuser installed PostGIS or q3c
    $ lcdb db downgrade -1
    $ lcdb db repoint /data/rbh1 /archive/rbh1 --dry-run   # the files moved: fix the paths
    $ lcdb load tess sector1/ sector2/  # SPOC *_lc.fits(.gz) files, directories searched recursively
@@ -32,7 +33,7 @@ from alembic.util import CommandError
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from lightcurvedb import __version__, migrations
+from lightcurvedb import __version__, extensions, migrations
 from lightcurvedb._clitools import add_command
 from lightcurvedb.core.config import ConfigurationError
 from lightcurvedb.core.engine import connect
@@ -63,8 +64,13 @@ def error_message(exc: BaseException) -> str:
     Returns
     -------
     str
-        The first non-empty line of the message, or the exception's class name.
+        The first non-empty line of the message, or the exception's class name;
+        for a missing PostGIS or q3c function, which extension it belongs to
+        (:func:`lightcurvedb.extensions.explain`).
     """
+    hint = extensions.explain(exc) if isinstance(exc, SQLAlchemyError) else None
+    if hint is not None:
+        return hint
     source = getattr(exc, "orig", None) if isinstance(exc, SQLAlchemyError) else None
     text = str(source if source is not None else exc)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
@@ -124,8 +130,19 @@ def _demo_rbh1(args: argparse.Namespace) -> int:
 
 def _cmd_upgrade(args: argparse.Namespace) -> int:
     with _engine(args) as engine:
-        migrations.upgrade(engine, args.revision)
+        enabled = migrations.upgrade(engine, args.revision)
         print(f"{_url(engine)} is at: {', '.join(migrations.current(engine)) or '(empty)'}")
+        for line in enabled:
+            print(line)
+        print(extensions.status(engine).describe())
+    return 0
+
+
+def _cmd_enable_extensions(args: argparse.Namespace) -> int:
+    with _engine(args) as engine:
+        for line in extensions.enable(engine) or ["nothing to enable"]:
+            print(line)
+        print(extensions.status(engine).describe())
     return 0
 
 
@@ -139,6 +156,7 @@ def _cmd_downgrade(args: argparse.Namespace) -> int:
 def _cmd_current(args: argparse.Namespace) -> int:
     with _engine(args) as engine:
         print(_revisions(migrations.current(engine)))
+        print(extensions.status(engine).describe())
     return 0
 
 
@@ -264,8 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
                              _cmd_downgrade, common)
     downgrade.add_argument("revision", help="target revision: -1, a revision id, or base "
                                             "(drops every table)")
-    add_command(db_commands, "current", "print the revision(s) the database is at",
-                 _cmd_current, common)
+    add_command(db_commands, "current", "print the revision(s) the database is at and the "
+                 "optional extensions (PostGIS, q3c) it uses", _cmd_current, common)
+    add_command(db_commands, "enable-extensions", "move the database to PostGIS/q3c "
+                 "installed since it was built (footprints converted, q3c index built; "
+                 "idempotent; 'db upgrade' does it too)", _cmd_enable_extensions, common)
     add_command(db_commands, "heads", "print the newest revision(s) shipped with lightcurvedb",
                  _cmd_heads, common)
     repoint = add_command(db_commands, "repoint", "rewrite the prefix OLD of every stored path "

@@ -32,6 +32,7 @@ from lightcurvedb.core.engine import connect
 
 __all__ = [
     "alembic_config",
+    "applied",
     "context_options",
     "current",
     "downgrade",
@@ -207,8 +208,13 @@ def _connection(bind: str | URL | Engine | Connection | None) -> Iterator[Connec
             engine.dispose()
 
 
-def upgrade(bind: str | URL | Engine | Connection | None = None, revision: str = "heads") -> None:
+def upgrade(bind: str | URL | Engine | Connection | None = None, revision: str = "heads"
+            ) -> list[str]:
     """Upgrade a database to ``revision`` (default: the newest).
+
+    Optional extensions are decided by the migrations themselves (see
+    :mod:`lightcurvedb.extensions`); an upgrade to ``heads`` also moves the
+    database to any extension installed since (:func:`lightcurvedb.extensions.enable`).
 
     Parameters
     ----------
@@ -216,9 +222,18 @@ def upgrade(bind: str | URL | Engine | Connection | None = None, revision: str =
         The database; resolved like :func:`lightcurvedb.connect` when omitted.
     revision : str, optional
         Target revision (``heads``, a revision id, ``+1``, ...).
+
+    Returns
+    -------
+    list of str
+        What :func:`~lightcurvedb.extensions.enable` changed, one line each
+        (empty when nothing, and for any other ``revision``).
     """
+    from lightcurvedb import extensions
+
     with _connection(bind) as connection:
         command.upgrade(alembic_config(connection), revision)
+        return extensions.enable(connection) if revision == "heads" else []
 
 
 def downgrade(bind: str | URL | Engine | Connection | None = None, revision: str = "-1") -> None:
@@ -244,10 +259,27 @@ def current(bind: str | URL | Engine | Connection | None = None) -> tuple[str, .
         return ()
     script = ScriptDirectory.from_config(alembic_config())
     known = tuple(rev for rev in stored if _is_known(script, rev))
-    # Every applied revision: the stored ones and their ancestors, dependencies included.
-    applied = {rev.revision for rev in script.iterate_revisions(known, "base")} if known else set()
+    applied = _applied(script, known)
     tips = {rev for rev in applied if not script.get_revision(rev).nextrev & applied}
     return tuple(sorted(tips | (set(stored) - set(known))))
+
+
+def applied(bind: str | URL | Engine | Connection | None = None) -> frozenset[str]:
+    """Return every revision applied to the database: the stored ones and their ancestors.
+
+    Dependencies (``depends_on``) count as ancestors; revisions the installed
+    scripts do not know are left out.
+    """
+    with _connection(bind) as connection:
+        stored = MigrationContext.configure(connection).get_current_heads()
+    script = ScriptDirectory.from_config(alembic_config())
+    return frozenset(_applied(script, tuple(rev for rev in stored if _is_known(script, rev))))
+
+
+def _applied(script: ScriptDirectory, known: tuple[str, ...]) -> set[str]:
+    if not known:
+        return set()
+    return {rev.revision for rev in script.iterate_revisions(known, "base")}
 
 
 def _is_known(script: ScriptDirectory, revision: str) -> bool:

@@ -310,7 +310,9 @@ def _rows(connection: Connection | Session, table: Table, key_column: Column[Any
             with _binary_results(connection) if binary else contextlib.nullcontext():
                 rows = connection.execute(statement).all()
             for row in rows:
-                yield row[0], list(row[1:])
+                # The loaders give the storage dtype (int16 for a uint8 column).
+                yield row[0], [v if v is None or not binary else pgarray.narrow(v, d)
+                               for v, d in zip(row[1:], dtypes, strict=True)]
         else:
             for row in connection.execute(statement):
                 if not decode:

@@ -138,11 +138,13 @@ def prepare(connection: Connection, table: Table, rows: Any, columns: Sequence[s
     defaults = [c for c in table.c if c.key not in names and c.default is not None
                 and (c.default.is_scalar or c.default.is_callable)]
     cols += defaults
-    processors = [_processor(c, connection.dialect) for c in cols]
-    wide = {c.name for c in cols if isinstance(c.type, (NumpyArray, LargeBinary, SkyPolygonType))}
-    total = 0 if source.exhausted else source.total
     columnar = connection.dialect.name == "postgresql"
     wire_types = pg_wire_types(connection, table, cols) if columnar else None
+    wires: list[str | None] = list(wire_types) if wire_types else [None] * len(cols)
+    processors = [_processor(c, connection.dialect, wire)
+                  for c, wire in zip(cols, wires, strict=True)]
+    wide = {c.name for c in cols if isinstance(c.type, (NumpyArray, LargeBinary, SkyPolygonType))}
+    total = 0 if source.exhausted else source.total
     return PreparedRows(table, names, cols, defaults, processors, wide, source, total,
                         columnar=columnar, wire_types=wire_types)
 
@@ -386,13 +388,20 @@ def _default(column: Column[Any]) -> Any:
     return default.arg(None) if default.is_callable else default.arg
 
 
-def _processor(column: Column[Any], dialect: Any) -> Callable[[Any], Any] | None:
-    """Validate and convert one value like SQLAlchemy's bind processing would."""
+def _processor(column: Column[Any], dialect: Any, wire_type: str | None = None
+               ) -> Callable[[Any], Any] | None:
+    """Validate and convert one value like SQLAlchemy's bind processing would.
+
+    On PostgreSQL a footprint becomes EWKB for a PostGIS column (``wire_type``
+    ``bytea``) and well-known text for a text one.
+    """
     column_type = column.type
     if dialect.name == "postgresql":
         if isinstance(column_type, NumpyArray):
             what = f"{column.table.name}.{column.name}"
             return lambda v: None if v is None else column_type.coerce(v, what=what)
         if isinstance(column_type, SkyPolygonType):
-            return lambda v: None if v is None else polygon_ewkb(v)
+            if wire_type == "bytea":
+                return lambda v: None if v is None else polygon_ewkb(v)
+            return lambda v: column_type.process_bind_param(v, dialect)
     return column_type.bind_processor(dialect)

@@ -142,7 +142,8 @@ def pg_wire_types(connection: Connection, table: Table, columns: list[Column[Any
     types PostgreSQL actually created (one catalog query; e.g. SQLAlchemy's
     ``FLOAT(24)`` is ``real``): ``float8[]``, ``varchar``. Enums and other
     user-defined types take their text form (``text``), sky polygons their
-    EWKB (``bytea``).
+    EWKB (``bytea``) in a PostGIS column and their well-known text (``text``)
+    in a text one (a database without PostGIS).
     """
     from psycopg.postgres import types
 
@@ -155,8 +156,8 @@ def pg_wire_types(connection: Connection, table: Table, columns: list[Column[Any
     names = []
     for column in columns:
         oid, type_name, is_array = catalog[column.name]
-        if isinstance(column.type, SkyPolygonType):
-            names.append("bytea")
+        if isinstance(column.type, SkyPolygonType):  # EWKB for PostGIS, else the WKT
+            names.append("bytea" if type_name == "geometry" else "text")
             continue
         if type_name == "geometry":
             raise TypeError(f"copy_rows can COPY PostGIS columns only as SkyPolygonType; "

@@ -7,14 +7,13 @@ import pathlib
 import uuid
 from typing import Annotated, Any
 
-import numpy as np
 import numpy.typing as npt
 from sqlalchemy import JSON, BigInteger, Integer, MetaData, String, Uuid, event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapper
 
 from lightcurvedb.core import polymorphic
-from lightcurvedb.core.types import NumpyArray, PathType, UTCDateTime
+from lightcurvedb.core.types import NUMPY_DTYPES, NumpyArray, PathType, UTCDateTime
 
 __all__ = ["NAMING_CONVENTION", "SCHEMAS", "Base", "BigIntPK", "metadata"]
 
@@ -45,7 +44,8 @@ class Base(DeclarativeBase):
     """Declarative base of every lightcurvedb model (core, missions, RBH-1, radio).
 
     Annotations map to portable column types: ``npt.NDArray[np.float64]`` (and
-    the other supported dtypes) to :class:`~lightcurvedb.core.types.NumpyArray`,
+    the other dtypes of :data:`~lightcurvedb.core.types.NUMPY_DTYPES`, e.g.
+    ``npt.NDArray[np.uint8]``) to :class:`~lightcurvedb.core.types.NumpyArray`,
     ``dict``/``list`` to JSON (JSONB on PostgreSQL), :class:`pathlib.Path` to
     :class:`~lightcurvedb.core.types.PathType`, :class:`datetime.datetime` to the
     timezone-aware :class:`~lightcurvedb.core.types.UTCDateTime` and
@@ -58,8 +58,8 @@ class Base(DeclarativeBase):
 
     metadata = metadata
     type_annotation_map: dict[Any, Any] = {
-        **{npt.NDArray[scalar]: NumpyArray(scalar)  # type: ignore[valid-type]
-           for scalar in (np.bool_, np.int16, np.int32, np.int64, np.float32, np.float64)},
+        **{npt.NDArray[dtype.type]: NumpyArray(dtype)  # type: ignore[name-defined]
+           for dtype in NUMPY_DTYPES},
         dict[str, Any]: _JSON,
         dict: _JSON,
         list: _JSON,

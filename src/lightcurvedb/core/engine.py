@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from lightcurvedb.core.base import SCHEMAS
 from lightcurvedb.core.config import resolve_url
+from lightcurvedb.core.extensions import read_in_use, remember
 from lightcurvedb.core.geometry import SQLITE_FUNCTIONS
 
 __all__ = ["connect", "session"]
@@ -45,9 +46,12 @@ def connect(url: str | URL | None = None, **engine_options: Any) -> Engine:
         On SQLite, foreign keys are enforced, file databases use WAL,
         transactions (DDL included) begin explicitly so SAVEPOINTs work, the
         ``rbh1``/``radio`` schemas are translated to the main database, and
-        the footprint functions of :mod:`lightcurvedb.core.geometry` exist. The
-        engine survives :func:`os.fork`: a child process opens its own
-        connections instead of sharing the parent's sockets.
+        the footprint functions of :mod:`lightcurvedb.core.geometry` exist. On
+        PostgreSQL, every new connection reads which optional extensions the
+        database uses (:mod:`lightcurvedb.core.extensions`), so footprint
+        and cone-search SQL fit the database. The engine survives
+        :func:`os.fork`: a child process opens its own connections instead of
+        sharing the parent's sockets.
     """
     resolved = resolve_url(url)
     if resolved.get_backend_name() == "sqlite":
@@ -61,6 +65,8 @@ def connect(url: str | URL | None = None, **engine_options: Any) -> Engine:
     engine = create_engine(resolved, **engine_options)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
+    elif engine.dialect.name == "postgresql":
+        _read_extensions_on_connect(engine)
     _make_fork_safe(engine)
     return engine
 
@@ -84,6 +90,20 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN")
+
+
+def _read_extensions_on_connect(engine: Engine) -> None:
+    ref = weakref.ref(engine)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        state = read_in_use(dbapi_connection)
+        if not getattr(dbapi_connection, "autocommit", False):
+            dbapi_connection.rollback()
+        current = ref()
+        if current is not None and remember(current.dialect, state):
+            # Statements compiled for the other footprint form must not be reused.
+            current.clear_compiled_cache()
 
 
 def _make_fork_safe(engine: Engine) -> None:

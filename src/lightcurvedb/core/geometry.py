@@ -1,12 +1,16 @@
 """Sky polygons (footprints) that work on PostgreSQL/PostGIS and on SQLite.
 
 A :class:`SkyPolygon` is a closed polygon of (RA, Dec) vertices in degrees. In
-the database it is a PostGIS ``geometry(POLYGON, 4326)`` on PostgreSQL and
-well-known text on SQLite. Two SQL functions work on both backends:
+the database it is a PostGIS ``geometry(POLYGON, 4326)`` on a PostgreSQL that
+uses PostGIS, and well-known text on SQLite and on a PostgreSQL without it
+(:mod:`lightcurvedb.core.extensions`). Three SQL functions work everywhere:
 
-* :class:`polygon_contains` ``(footprint, ra, dec)`` -- ``ST_Contains`` on
-  PostGIS, a Python function registered on every SQLite connection elsewhere;
-* :class:`polygons_intersect` ``(a, b)`` -- ``ST_Intersects`` / its SQLite twin.
+* :class:`polygon_contains` ``(footprint, ra, dec)`` -- ``ST_Contains`` with
+  PostGIS; a Python function registered on every SQLite connection; the
+  PL/pgSQL ``rbh1.lcdb_polygon_contains`` of :mod:`lightcurvedb.core.pgpolygon`
+  on PostgreSQL without PostGIS;
+* :class:`polygons_intersect` ``(a, b)`` -- ``ST_Intersects`` / its twins;
+* :class:`polygon_is_valid` ``(footprint)`` -- ``ST_IsValid`` / its twins.
 
 Coordinates are planar (RA, Dec) degrees, as PostGIS ``geometry`` treats them:
 fine for footprints of arcminutes to degrees away from the poles and from
@@ -26,11 +30,14 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import GenericFunction
 from sqlalchemy.types import Boolean
 
+from lightcurvedb.core.extensions import postgis_footprints
+
 __all__ = [
     "SQLITE_FUNCTIONS",
     "SkyPolygon",
     "convex_hull",
     "polygon_contains",
+    "polygon_is_valid",
     "polygons_intersect",
 ]
 
@@ -163,26 +170,34 @@ class polygons_intersect(GenericFunction[bool]):  # noqa: N801
     inherit_cache = True
 
 
-@compiles(polygon_contains, "postgresql")
-def _contains_pg(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
-    polygon, ra, dec = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"ST_Contains({polygon}, ST_SetSRID(ST_MakePoint({ra}, {dec}), 4326))"
+class polygon_is_valid(GenericFunction[bool]):  # noqa: N801
+    """SQL test: the footprint is a simple polygon with area (:meth:`SkyPolygon.is_valid`)."""
+
+    type = Boolean()
+    inherit_cache = True
 
 
-@compiles(polygons_intersect, "postgresql")
-def _intersect_pg(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
-    a, b = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"ST_Intersects({a}, {b})"
+#: SQL function name of each test: (with PostGIS, PL/pgSQL without it, SQLite).
+_NAMES = {
+    "polygon_contains": ("ST_Contains", "rbh1.lcdb_polygon_contains", "lcdb_polygon_contains"),
+    "polygons_intersect": ("ST_Intersects", "rbh1.lcdb_polygons_intersect",
+                           "lcdb_polygons_intersect"),
+    "polygon_is_valid": ("ST_IsValid", "rbh1.lcdb_polygon_is_valid", "lcdb_polygon_is_valid"),
+}
 
 
 @compiles(polygon_contains)
-def _contains_sqlite(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"lcdb_polygon_contains({compiler.process(element.clauses, **kw)})"
-
-
 @compiles(polygons_intersect)
-def _intersect_sqlite(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"lcdb_polygons_intersect({compiler.process(element.clauses, **kw)})"
+@compiles(polygon_is_valid)
+def _polygon_function(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
+    postgis, plpgsql, sqlite = _NAMES[element.name]
+    if postgis_footprints(compiler.dialect):
+        args = [compiler.process(arg, **kw) for arg in element.clauses]
+        if element.name == "polygon_contains":
+            args[1:] = [f"ST_SetSRID(ST_MakePoint({args[1]}, {args[2]}), 4326)"]
+        return f"{postgis}({', '.join(args)})"
+    name = plpgsql if compiler.dialect.name == "postgresql" else sqlite
+    return f"{name}({compiler.process(element.clauses, **kw)})"
 
 
 def _sqlite_contains(wkt: str | None, ra: float | None, dec: float | None) -> int | None:

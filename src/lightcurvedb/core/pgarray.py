@@ -17,6 +17,11 @@ On top of the codec:
   encoders by array OID.
 * :func:`register_numpy_loaders` makes a (binary) cursor return those six array
   types as numpy arrays instead of lists.
+* PostgreSQL has no 1-byte and no unsigned integers: int8 and uint8 arrays are
+  sent as ``int2[]``, uint16 as ``int4[]`` and uint32 as ``int8[]``
+  (:data:`WIDENED`); :func:`decode_array` reads them back into the narrow
+  dtype, refusing values outside its range (:func:`narrow`). uint64 has no
+  PostgreSQL type that holds all its values and is refused.
 * :func:`adapt_pooled_connections` registers the dumper on every psycopg
   connection a SQLAlchemy pool opens; :mod:`lightcurvedb.core.types` calls it,
   which is how :class:`~lightcurvedb.core.types.NumpyArray` binds reach the
@@ -33,9 +38,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["ARRAY_OIDS", "ELEMENT_OIDS", "PG_ELEMENTS", "adapt_pooled_connections",
-           "array_dumper", "decode_array", "encode_array", "register_numpy_dumpers",
-           "register_numpy_loaders"]
+__all__ = ["ARRAY_OIDS", "ELEMENT_OIDS", "PG_ELEMENTS", "WIDENED", "adapt_pooled_connections",
+           "array_dumper", "decode_array", "element_for", "encode_array", "narrow",
+           "register_numpy_dumpers", "register_numpy_loaders"]
 
 #: numpy dtype -> PostgreSQL element type name of a 1-D array column.
 PG_ELEMENTS: dict[np.dtype[Any], str] = {
@@ -51,9 +56,16 @@ ELEMENT_OIDS: dict[str, int] = {"bool": 16, "int2": 21, "int4": 23, "int8": 20,
 ARRAY_OIDS: dict[str, int] = {"bool": 1000, "int2": 1005, "int4": 1007, "int8": 1016,
                               "float4": 1021, "float8": 1022}
 
+#: numpy integer dtypes without a PostgreSQL type of their own -> the element
+#: type that stores them: the narrowest signed integer holding every value.
+WIDENED: dict[np.dtype[Any], str] = {
+    np.dtype(np.int8): "int2", np.dtype(np.uint8): "int2",
+    np.dtype(np.uint16): "int4", np.dtype(np.uint32): "int8"}
+
 _DTYPES: dict[str, np.dtype[Any]] = {element: dtype for dtype, element in PG_ELEMENTS.items()}
 _ELEMENT_NAMES: dict[int, str] = {oid: element for element, oid in ELEMENT_OIDS.items()}
-_BY_KIND: dict[tuple[str, int], str] = {(d.kind, d.itemsize): e for d, e in PG_ELEMENTS.items()}
+_BY_KIND: dict[tuple[str, int], str] = {
+    (d.kind, d.itemsize): e for d, e in (*PG_ELEMENTS.items(), *WIDENED.items())}
 _HEADER = struct.Struct(">iiI")      # ndim, has-NULL flag, element OID
 _DIMENSION = struct.Struct(">ii")    # length, lower bound
 _MAX_ELEMENTS = 2**31 - 1
@@ -65,19 +77,45 @@ def _wire_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
 
 
 def element_for(dtype: npt.DTypeLike) -> str:
-    """Return the PostgreSQL element type name for a numpy dtype of any byte order.
+    """Return the PostgreSQL element type storing a numpy dtype of any byte order.
+
+    The dtypes of :data:`WIDENED` get the wider type that stores them.
 
     Raises
     ------
     TypeError
-        If the dtype is not bool, int16, int32, int64, float32 or float64.
+        If the dtype is not bool, (u)int8, (u)int16, (u)int32, int64, float32
+        or float64 (uint64 included: no PostgreSQL type holds all its values).
     """
     dt = np.dtype(dtype)
     try:
         return _BY_KIND[(dt.kind, dt.itemsize)]
     except KeyError:
-        raise TypeError(f"no PostgreSQL array type for numpy dtype {dt}; supported: "
-                        f"{', '.join(str(d) for d in PG_ELEMENTS)}") from None
+        reason = (" (PostgreSQL has no unsigned 64-bit integer type)"
+                  if (dt.kind, dt.itemsize) == ("u", 8) else "")
+        raise TypeError(f"no PostgreSQL array type for numpy dtype {dt}{reason}; supported: "
+                        f"{', '.join(str(d) for d in (*PG_ELEMENTS, *WIDENED))}") from None
+
+
+def narrow(values: npt.NDArray[Any], dtype: npt.DTypeLike) -> npt.NDArray[Any]:
+    """Return integers read from their wider storage type (:data:`WIDENED`) as ``dtype``.
+
+    Raises
+    ------
+    ValueError
+        If a value is outside ``dtype``'s range (the array was not written
+        through a column of that dtype, e.g. by hand-written SQL).
+    """
+    target = np.dtype(dtype)
+    if values.dtype == target:
+        return values
+    info = np.iinfo(target)
+    bad = np.flatnonzero((values < info.min) | (values > info.max))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"array element {i} is {values[i]}, outside the range of {target} "
+                         f"({info.min} to {info.max})")
+    return values.astype(target)
 
 
 def encode_array(arr: npt.ArrayLike, element: str | None = None) -> bytearray:
@@ -89,8 +127,9 @@ def encode_array(arr: npt.ArrayLike, element: str | None = None) -> bytearray:
         One-dimensional values.
     element : str, optional
         The element type: ``bool``, ``int2``, ``int4``, ``int8``, ``float4`` or
-        ``float8``. By default the one matching ``arr``'s dtype. Values of
-        another dtype are converted only if no value changes.
+        ``float8``. By default the one storing ``arr``'s dtype
+        (:func:`element_for`). Values of another dtype are converted only if no
+        value changes.
 
     Returns
     -------
@@ -104,7 +143,8 @@ def encode_array(arr: npt.ArrayLike, element: str | None = None) -> bytearray:
         If ``arr`` is not one-dimensional, has more than 2**31 - 1 elements or
         cannot be converted to ``element`` without losing information.
     TypeError
-        If ``element`` (or ``arr``'s dtype) is not one of the six supported types.
+        If ``element`` is not one of the six element types, or ``arr``'s dtype
+        has none (see :func:`element_for`).
     """
     values = np.asarray(arr)
     if values.ndim != 1:
@@ -152,8 +192,8 @@ def decode_array(buffer: Any, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
         The binary array (e.g. a binary-format result value, or the ``bytea``
         returned by ``array_send(column)``).
     dtype : numpy.dtype or str
-        The expected dtype: bool, int16, int32, int64, float32 or float64. The
-        array's element type must be the matching PostgreSQL type.
+        The expected dtype, one :func:`element_for` accepts. The array's element
+        type must be the one storing it (``int2`` for int8, uint8 and int16).
 
     Returns
     -------
@@ -166,10 +206,12 @@ def decode_array(buffer: Any, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
     ValueError
         If the buffer is truncated or has trailing bytes, the array has more than
         one dimension, contains NULL elements, has another element type than
-        ``dtype`` calls for, or an element's length is not ``dtype``'s size.
+        ``dtype`` calls for, an element's length is not that type's size, or a
+        value is outside ``dtype``'s range (see :func:`narrow`).
     """
-    target = np.dtype(dtype).newbyteorder("=")
-    element = element_for(target)
+    wanted = np.dtype(dtype).newbyteorder("=")
+    element = element_for(wanted)
+    target = _DTYPES[element]
     raw = np.frombuffer(buffer, dtype=np.uint8)
     if raw.size < _HEADER.size:
         raise ValueError(f"binary array truncated: {raw.size} bytes, the header alone "
@@ -179,7 +221,7 @@ def decode_array(buffer: Any, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
     if element_oid != ELEMENT_OIDS[element]:
         found = _ELEMENT_NAMES.get(element_oid, "an unsupported type")
         raise ValueError(f"binary array has element type OID {element_oid} ({found}), "
-                         f"not {element} (OID {ELEMENT_OIDS[element]}) as dtype {target} "
+                         f"not {element} (OID {ELEMENT_OIDS[element]}) as dtype {wanted} "
                          "needs")
     if flags not in (0, 1):
         raise ValueError(f"binary array header has invalid flags {flags} (expected 0 or 1)")
@@ -187,13 +229,13 @@ def decode_array(buffer: Any, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
         if raw.size != _HEADER.size:
             raise ValueError(f"empty binary array followed by {raw.size - _HEADER.size} "
                              "unexpected bytes")
-        return np.empty(0, dtype=target)
+        return np.empty(0, dtype=wanted)
     if ndim != 1:
         raise ValueError(f"binary array has {ndim} dimensions; only 1-D arrays can be read"
                          if ndim > 1 else f"binary array header has invalid ndim {ndim}")
     if flags:
         raise ValueError("binary array contains NULL elements, which a numpy array of "
-                         f"{target} cannot hold")
+                         f"{wanted} cannot hold")
     start = _HEADER.size + _DIMENSION.size
     if raw.size < start:
         raise ValueError(f"binary array truncated: {raw.size} bytes, a 1-D header takes "
@@ -210,12 +252,12 @@ def decode_array(buffer: Any, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
         i = int(bad[0])
         if lengths[i] == -1:
             raise ValueError(f"binary array element {i} is NULL, which a numpy array of "
-                             f"{target} cannot hold")
+                             f"{wanted} cannot hold")
         raise ValueError(f"binary array element {i} has length {int(lengths[i])}, expected "
                          f"{target.itemsize} bytes for {element}")
     if target.kind == "b":
         return body["value"].view(np.uint8) != 0
-    return body["value"].astype(target)
+    return narrow(body["value"].astype(target), wanted)
 
 
 # psycopg adapters ----------------------------------------------------------------
@@ -316,7 +358,9 @@ def register_numpy_loaders(context: Any) -> None:
     context : psycopg.Connection, psycopg.Cursor or psycopg.adapt.AdaptersMap
         Where to register. Only binary-format results are affected (e.g. a
         cursor from ``connection.cursor(binary=True)``); a NULL element in an
-        array then raises :class:`ValueError`.
+        array then raises :class:`ValueError`. Arrays load as the dtype of their
+        element type (``int2[]`` as int16): the loaders cannot know that a
+        column holds uint8; :func:`narrow` converts.
     """
     adapters = getattr(context, "adapters", context)
     for element, loader in _array_loaders().items():

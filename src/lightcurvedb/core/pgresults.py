@@ -45,9 +45,12 @@ def binary_safe(type_: types.TypeEngine[Any], dialect: Dialect) -> bool:
     -------
     bool
     """
+    from lightcurvedb.core.arraysql import NumpyScalar
     from lightcurvedb.core.types import NumpyArray
 
-    if isinstance(type_, NumpyArray):
+    if isinstance(type_, (NumpyArray, NumpyScalar)):
+        # Array elements are read as numpy scalars of their dtype, the same
+        # value in either format (a float4 too: its text is the shortest exact).
         return True
     while isinstance(type_, types.TypeDecorator):
         type_ = type_.load_dialect_impl(dialect)

@@ -21,28 +21,25 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from lightcurvedb.core import pgarray, pgresults
+from lightcurvedb.core import arraysql, pgarray, pgresults, sqlitearrays
+from lightcurvedb.core.extensions import postgis_footprints
 from lightcurvedb.core.pathtype import PathType as PathType  # re-exported: defined there
 
-__all__ = ["ArrayValidationError", "IntegerBool", "NumpyArray", "SkyPolygonType", "UTCDateTime",
-           "UnixTimestamp", "coerce_array"]
+__all__ = ["NUMPY_DTYPES", "ArrayValidationError", "IntegerBool", "NumpyArray",
+           "SkyPolygonType", "UTCDateTime", "UnixTimestamp", "coerce_array"]
 
-#: numpy dtype -> SQL element type used for PostgreSQL ``ARRAY`` columns.
-_PG_ELEMENT_TYPES: dict[np.dtype, types.TypeEngine[Any]] = {
-    np.dtype(np.bool_): types.Boolean(),
-    np.dtype(np.int16): types.SmallInteger(),
-    np.dtype(np.int32): types.Integer(),
-    np.dtype(np.int64): types.BigInteger(),
-    np.dtype(np.float32): types.REAL(),
-    np.dtype(np.float64): postgresql.DOUBLE_PRECISION(),
-}
-
+#: The dtypes of :class:`NumpyArray` columns.
+NUMPY_DTYPES: tuple[np.dtype, ...] = tuple(np.dtype(t) for t in (
+    np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64,
+    np.float32, np.float64))
 
 # psycopg 3 connections opened by any SQLAlchemy pool can send ndarray parameters
 # (why a pool hook: see pgarray.adapt_pooled_connections).
 pgarray.adapt_pooled_connections()
 # ... and read results that carry arrays in binary format (see core.pgresults).
 pgresults.binary_array_results()
+# SQLite connections get the functions behind array expressions (core.arraysql).
+sqlitearrays.register_on_pooled_connections()
 
 
 class ArrayValidationError(ValueError):
@@ -115,10 +112,12 @@ def _cast_losslessly(arr: npt.NDArray[Any], target: np.dtype, what: str) -> npt.
 class NumpyArray(types.TypeDecorator[npt.NDArray[Any]]):
     """A one-dimensional numpy array of a fixed dtype.
 
-    Stored as a native ``ARRAY`` on PostgreSQL (so SQL can still index and slice
-    it) and as raw little-endian bytes in a ``BLOB`` elsewhere (SQLite). Values
-    read back are always new, writeable :class:`numpy.ndarray` of the declared
-    dtype.
+    Stored as a native ``ARRAY`` on PostgreSQL and as raw little-endian bytes in
+    a ``BLOB`` elsewhere (SQLite). Values read back are always new, writeable
+    :class:`numpy.ndarray` of the declared dtype. In SQL expressions the column
+    can be indexed (``col[1]``, from 1), sliced (``col[2:5]``, both ends
+    included), measured (``col.length()``) and searched (``x == any_(col)``) on
+    both backends: see :mod:`lightcurvedb.core.arraysql`.
 
     No value passes through a Python list on the way in or out with the psycopg
     3 driver: bound arrays go to the driver as ndarrays, which the binary dumper
@@ -135,7 +134,11 @@ class NumpyArray(types.TypeDecorator[npt.NDArray[Any]]):
     Parameters
     ----------
     dtype : numpy.dtype or str
-        One of bool, int16, int32, int64, float32, float64.
+        One of bool, int8, uint8, int16, uint16, int32, uint32, int64, float32,
+        float64. PostgreSQL has no 1-byte or unsigned integers: int8 and uint8
+        are stored as ``smallint[]``, uint16 as ``integer[]``, uint32 as
+        ``bigint[]``, and values read back are checked against the dtype's
+        range. uint64 is refused: no PostgreSQL type holds all its values.
     finite : bool, optional
         Refuse NaN and infinities (float dtypes only).
 
@@ -148,13 +151,16 @@ class NumpyArray(types.TypeDecorator[npt.NDArray[Any]]):
 
     impl = types.LargeBinary
     cache_ok = True
+    comparator_factory = arraysql.ArrayComparator
 
     def __init__(self, dtype: npt.DTypeLike, *, finite: bool = False) -> None:
         super().__init__()
         self.dtype = np.dtype(dtype)
-        if self.dtype not in _PG_ELEMENT_TYPES:
-            raise TypeError(f"NumpyArray does not support dtype {self.dtype}; choose one of "
-                            f"{', '.join(str(d) for d in _PG_ELEMENT_TYPES)}")
+        if self.dtype not in NUMPY_DTYPES:
+            reason = (": PostgreSQL has no unsigned 64-bit integer type (use int64 if the "
+                      "values stay below 2**63)" if self.dtype == np.uint64 else "")
+            raise TypeError(f"NumpyArray does not support dtype {self.dtype}{reason}; choose "
+                            f"one of {', '.join(str(d) for d in NUMPY_DTYPES)}")
         self.finite = finite
         self._wire_dtype = self.dtype.newbyteorder("<")
 
@@ -164,13 +170,19 @@ class NumpyArray(types.TypeDecorator[npt.NDArray[Any]]):
 
     def load_dialect_impl(self, dialect: Dialect) -> types.TypeEngine[Any]:
         if dialect.name == "postgresql":
-            return dialect.type_descriptor(postgresql.ARRAY(_PG_ELEMENT_TYPES[self.dtype],
-                                                            dimensions=1))
+            element = arraysql.pg_element_type(self.dtype)
+            return dialect.type_descriptor(postgresql.ARRAY(element, dimensions=1))
         return dialect.type_descriptor(types.LargeBinary())
 
     def coerce(self, value: Any, what: str = "array") -> npt.NDArray[Any]:
         """Validate and convert ``value`` for this column (see :func:`coerce_array`)."""
         return coerce_array(value, self.dtype, finite=self.finite, what=what)
+
+    def coerce_compared_value(self, op: Any, value: Any) -> Any:
+        """Bind a number compared with the elements (``x == any_(col)``) as an element."""
+        if np.ndim(value) == 0 and not isinstance(value, (str, bytes)):
+            return arraysql.NumpyScalar(self.dtype).coerce_compared_value(op, value)
+        return self
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         # Drivers other than psycopg 3 (psycopg2, literal rendering) get lists on
@@ -211,7 +223,8 @@ class NumpyArray(types.TypeDecorator[npt.NDArray[Any]]):
             if isinstance(value, (bytes, bytearray, memoryview)):
                 return pgarray.decode_array(value, dtype)
             # A textual query typed as NumpyArray (no array_send): a list.
-            return np.array(value, dtype=dtype)
+            return pgarray.narrow(np.array(value), dtype) if dtype.kind in "iu" \
+                else np.array(value, dtype=dtype)
 
         return process
 
@@ -283,7 +296,7 @@ class UTCDateTime(types.TypeDecorator[dt.datetime]):
 
 
 class _PolygonBind(ColumnElement[Any]):
-    """A bound footprint: ``ST_GeomFromText(wkt, 4326)`` on PostGIS, the text elsewhere."""
+    """A bound footprint: ``ST_GeomFromText(wkt, 4326)`` with PostGIS, the text elsewhere."""
 
     inherit_cache = True
 
@@ -293,7 +306,7 @@ class _PolygonBind(ColumnElement[Any]):
 
 
 class _PolygonColumn(ColumnElement[Any]):
-    """A selected footprint: ``ST_AsText(column)`` on PostGIS, the column elsewhere."""
+    """A selected footprint: ``ST_AsText(column)`` with PostGIS, the column elsewhere."""
 
     inherit_cache = True
     _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
@@ -306,13 +319,13 @@ class _PolygonColumn(ColumnElement[Any]):
 @compiles(_PolygonBind)
 def _polygon_bind(element: _PolygonBind, compiler: Any, **kw: Any) -> str:
     text = compiler.process(element.bind, **kw)
-    return f"ST_GeomFromText({text}, 4326)" if compiler.dialect.name == "postgresql" else text
+    return f"ST_GeomFromText({text}, 4326)" if postgis_footprints(compiler.dialect) else text
 
 
 @compiles(_PolygonColumn)
 def _polygon_column(element: _PolygonColumn, compiler: Any, **kw: Any) -> str:
     text = compiler.process(element.column, **kw)
-    return f"ST_AsText({text})" if compiler.dialect.name == "postgresql" else text
+    return f"ST_AsText({text})" if postgis_footprints(compiler.dialect) else text
 
 
 class _PostGISPolygon(types.UserDefinedType[Any]):
@@ -334,19 +347,22 @@ postgresql.base.ischema_names.setdefault("geometry", _PostGISPolygon)
 class SkyPolygonType(types.TypeDecorator[Any]):
     """A sky footprint (:class:`~lightcurvedb.core.geometry.SkyPolygon`).
 
-    PostGIS ``geometry(POLYGON, 4326)`` on PostgreSQL (the PostGIS extension
-    must be installed: the RBH-1 migration creates it), well-known text
-    elsewhere. Values go in and come out as
-    :class:`~lightcurvedb.core.geometry.SkyPolygon`.
+    PostGIS ``geometry(POLYGON, 4326)`` on a PostgreSQL database that uses
+    PostGIS, well-known text elsewhere: on SQLite, and on PostgreSQL without
+    PostGIS (see :mod:`lightcurvedb.core.extensions`; the RBH-1 migration
+    decides, and :func:`lightcurvedb.extensions.enable` converts later).
+    Values go in and come out as :class:`~lightcurvedb.core.geometry.SkyPolygon`
+    either way.
     """
 
     impl = types.Text
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> types.TypeEngine[Any]:
-        if dialect.name == "postgresql":
+        if postgis_footprints(dialect):
             return dialect.type_descriptor(_PostGISPolygon())
-        return dialect.type_descriptor(types.Text())
+        # Not type_descriptor(): psycopg's dialect would adapt Text to its VARCHAR string type.
+        return types.Text()
 
     def bind_expression(self, bindvalue: Any) -> Any:
         return _PolygonBind(bindvalue)

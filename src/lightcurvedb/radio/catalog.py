@@ -32,10 +32,11 @@ NULL. Computed on load:
   beam). Entries already stored near the loaded ones are updated too.
 
 :func:`cone_search` finds sources around a position: with the q3c index of
-migration 0006 on PostgreSQL (``q3c_radial_query``), with a bounding box on
-the ``(ra_deg, dec_deg)`` index on SQLite; both then keep exactly the sources
-whose great-circle distance, computed in numpy, is within the radius, so the
-two backends return the same sources.
+migration 0006 on a PostgreSQL that has q3c (``q3c_radial_query``), with a
+declination band and RA window on the ``(ra_deg, dec_deg)`` index on SQLite
+and on PostgreSQL without q3c; all then keep exactly the sources whose
+great-circle distance, computed in numpy, is within the radius, so every
+database returns the same sources.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select,
 from sqlalchemy.orm import Session
 
 from lightcurvedb.bulk import upsert_rows
+from lightcurvedb.core.extensions import q3c_cones
 from lightcurvedb.loaders.fitsfile import read_fits
 from lightcurvedb.loaders.report import LoaderError
 from lightcurvedb.radio.sources import Source
@@ -368,7 +370,8 @@ def cone_search(session: Session, ra: float, dec: float, radius_deg: float) -> l
     Returns
     -------
     list of Source
-        Ordered by distance, then source id. Identical on PostgreSQL and SQLite.
+        Ordered by distance, then source id. Identical on PostgreSQL (with or
+        without q3c) and SQLite.
 
     Raises
     ------
@@ -381,7 +384,7 @@ def cone_search(session: Session, ra: float, dec: float, radius_deg: float) -> l
         raise ValueError(f"cone radius {radius_deg} deg: expected a value in (0, 180]")
     ra = ra % 360.0
     stmt = select(Source)
-    if session.get_bind(Source).dialect.name == "postgresql":
+    if q3c_cones(session.get_bind(Source).dialect):
         stmt = stmt.where(func.q3c_radial_query(Source.ra_deg, Source.dec_deg, ra, dec,
                                                 radius_deg + 1e-8))
     else:

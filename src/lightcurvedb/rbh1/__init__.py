@@ -19,6 +19,7 @@ from lightcurvedb.rbh1.enums import (
 from lightcurvedb.rbh1.queries import (
     FUNCTION_NAMES,
     VIEW_NAMES,
+    count_invalid_footprints,
     footprints_containing,
     get_spaxel_lines,
     get_spaxels_in_region,
@@ -72,6 +73,7 @@ __all__ = [
     # Reading zones 1-3 (lightcurvedb.rbh1.queries)
     "FUNCTION_NAMES",
     "VIEW_NAMES",
+    "count_invalid_footprints",
     "footprints_containing",
     "get_spaxel_lines",
     "get_spaxels_in_region",

@@ -19,9 +19,12 @@ Helper                         SQL object it mirrors
 
 :func:`footprints_containing` and :func:`overlapping_footprints` search the
 zone-1 WCS footprints with :class:`~lightcurvedb.core.geometry.polygon_contains`
-and :class:`~lightcurvedb.core.geometry.polygons_intersect` (PostGIS on
-PostgreSQL, their Python twins on SQLite), after a bounding-box prefilter on
-the indexed ``ra_min``/``ra_max``/``dec_min``/``dec_max`` columns.
+and :class:`~lightcurvedb.core.geometry.polygons_intersect` (PostGIS on a
+PostgreSQL that has it, PL/pgSQL on one without, their Python twins on
+SQLite), after a bounding-box prefilter on the indexed
+``ra_min``/``ra_max``/``dec_min``/``dec_max`` columns; the answers are the same
+in every form. :func:`count_invalid_footprints` is the seed's
+``ST_IsValid`` check, which runs as written only with PostGIS.
 
 Line names are ordered byte-wise (``COLLATE "C"`` on PostgreSQL, SQLite's
 default), so ``Halpha`` sorts before ``[NII]6583`` whatever the database's
@@ -36,7 +39,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, Executable, Row, and_, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
-from lightcurvedb.core.geometry import SkyPolygon, polygon_contains, polygons_intersect
+from lightcurvedb.core.geometry import (
+    SkyPolygon,
+    polygon_contains,
+    polygon_is_valid,
+    polygons_intersect,
+)
 from lightcurvedb.core.types import SkyPolygonType
 from lightcurvedb.rbh1.enums import GeometricRegion, QualityFlag
 from lightcurvedb.rbh1.zones01 import WCSSolution
@@ -53,6 +61,7 @@ __all__ = [
     "FUNCTION_NAMES",
     "GOLD_SAMPLE_LINE",
     "VIEW_NAMES",
+    "count_invalid_footprints",
     "footprints_containing",
     "get_spaxel_lines",
     "get_spaxels_in_region",
@@ -320,3 +329,17 @@ def overlapping_footprints(session: Session,
                polygons_intersect(w.footprint, literal(polygon, SkyPolygonType())))
         .order_by(w.wcs_id))
     return list(session.scalars(statement).all())
+
+
+def count_invalid_footprints(session: Session) -> int:
+    """Count the WCS solutions whose footprint is not a valid polygon, on any database.
+
+    The seed's ``SELECT COUNT(*) FROM rbh1.wcs_solutions WHERE NOT
+    ST_IsValid(footprint)`` needs PostGIS; this uses
+    :class:`~lightcurvedb.core.geometry.polygon_is_valid`, which is
+    ``ST_IsValid`` with PostGIS and :meth:`SkyPolygon.is_valid
+    <lightcurvedb.core.geometry.SkyPolygon.is_valid>`'s twins elsewhere.
+    """
+    w = WCSSolution
+    statement = select(func.count()).select_from(w).where(~polygon_is_valid(w.footprint))
+    return int(session.scalar(statement) or 0)

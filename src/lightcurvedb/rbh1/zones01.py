@@ -114,7 +114,7 @@ class WCSSolution(Base):
     obs_id: Mapped[int] = mapped_column(ForeignKey(RBH1Observation.obs_id, ondelete="CASCADE"),
                                         unique=True, doc="The file (zone 0).")
     footprint: Mapped[SkyPolygon] = mapped_column(
-        SkyPolygonType(), doc="Sky footprint: PostGIS POLYGON (SRID 4326) / WKT on SQLite.")
+        SkyPolygonType(), doc="Sky footprint: PostGIS POLYGON (SRID 4326), else WKT text.")
     footprint_method: Mapped[str] = mapped_column(
         String(24), doc="``single``, ``convex_hull`` (two chips) or ``celestial_subwcs``.")
     n_chips: Mapped[int] = mapped_column(default=1, doc="SCI extensions combined.")

@@ -245,7 +245,8 @@ class TemporaryPostgres:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def url(self, database: str = "postgres", driver: str = "psycopg") -> URL:
+    def url(self, database: str = "postgres", driver: str = "psycopg",
+            user: str | None = None) -> URL:
         """Build an SQLAlchemy URL for a database on this server.
 
         Parameters
@@ -254,13 +255,16 @@ class TemporaryPostgres:
             Database name.
         driver : str, default "psycopg"
             SQLAlchemy DBAPI driver name, e.g. ``"psycopg"`` or ``"psycopg2"``.
+        user : str, optional
+            Role to connect as (no password: the server trusts local
+            connections); default the superuser.
 
         Returns
         -------
         sqlalchemy.engine.URL
-            ``postgresql+{driver}://postgres@127.0.0.1:{port}/{database}``.
+            ``postgresql+{driver}://{user}@127.0.0.1:{port}/{database}``.
         """
-        user, host, port = self.superuser, self.host, self._port
+        user, host, port = user or self.superuser, self.host, self._port
         return URL.create(f"postgresql+{driver}", user, None, host, port, database)
 
     def run_sql(
@@ -290,7 +294,8 @@ class TemporaryPostgres:
             cur = conn.execute(query, params)  # type: ignore[arg-type]
             return cur.fetchall() if cur.description else []
 
-    def create_database(self, name: str, template: str | None = None) -> None:
+    def create_database(self, name: str, template: str | None = None,
+                        owner: str | None = None) -> None:
         """Create database `name`, optionally copied from database `template`.
 
         Parameters
@@ -299,11 +304,31 @@ class TemporaryPostgres:
             New database name.
         template : str, optional
             Name of the template database.
+        owner : str, optional
+            Role that owns the new database (default: the superuser).
         """
         stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if template is not None:
             stmt += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+        if owner is not None:
+            stmt += sql.SQL(" OWNER {}").format(sql.Identifier(owner))
         self.run_sql(stmt)
+
+    def create_role(self, name: str) -> None:
+        """Create login role `name` without superuser or role/database creation, if missing.
+
+        The role can own a database (:meth:`create_database` with ``owner``)
+        as on a managed PostgreSQL service; it cannot create untrusted
+        extensions such as PostGIS or q3c.
+
+        Parameters
+        ----------
+        name : str
+            Role name.
+        """
+        if not self.run_sql("SELECT 1 FROM pg_roles WHERE rolname = %s", params=(name,)):
+            self.run_sql(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB")
+                         .format(sql.Identifier(name)))
 
     def drop_database(self, name: str) -> None:
         """Drop database `name` if it exists, terminating its connections.
