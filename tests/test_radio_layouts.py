@@ -75,7 +75,7 @@ FAMILIES = {"ingest": queue_family, "cal_registry": calibration_family,
             "products": products_family, "master_sources": sources_family}
 
 
-def test_results_are_identical_on_every_layout(tmp_path, request):
+def test_results_are_identical_on_every_layout(tmp_path, request, postgres_server):
     base = tmp_path / "files"
     base.mkdir()
     results, rows = {}, {}
@@ -129,7 +129,7 @@ def test_lightcurve_on_every_layout(layout, tmp_path, request):
                 assert count(other, DataSet) == 1
 
 
-def test_lightcurves_are_identical_with_a_core_database(tmp_path, request):
+def test_lightcurves_are_identical_with_a_core_database(tmp_path, request, postgres_server):
     base = tmp_path / "files"
     base.mkdir()
     results = {}
