@@ -30,7 +30,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from alembic.util import CommandError
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from lightcurvedb import __version__, extensions, migrations
@@ -42,6 +42,7 @@ from lightcurvedb.demo import install_demo
 from lightcurvedb.loaders.catalog_cli import add_catalog_commands
 from lightcurvedb.radio.cli import add_radio_commands
 from lightcurvedb.radio.cli_analysis import add_radio_analysis_commands
+from lightcurvedb.radio.cli_layout import add_state_option
 from lightcurvedb.rbh1.cli import add_rbh1_commands
 
 __all__ = ["build_parser", "error_message", "main"]
@@ -182,8 +183,14 @@ def _cmd_repoint(args: argparse.Namespace) -> int:
 
     from lightcurvedb.paths import repoint
     from lightcurvedb.radio.binding import bind_radio
+    from lightcurvedb.radio.layout import resolve_radio_layout
 
-    binds = bind_radio(_radio_databases(args.radio)) if args.radio else {}
+    # The pipeline's databases (--state, LIGHTCURVEDB_RADIO_STATE, db.conf [Radio]) unless
+    # --url alone puts everything in one; --radio GROUP=URL replaces a group's database.
+    layout = resolve_radio_layout(getattr(args, "state", None), args.url)
+    databases: dict[str, str | URL] = dict(layout.databases or {})
+    databases.update(_radio_databases(args.radio))
+    binds = bind_radio(databases) if databases else {}
     try:
         with _engine(args) as engine, Session(engine, binds=binds) as db:  # type: ignore[arg-type]
             counts = repoint(db, args.old, args.new, dry_run=args.dry_run)
@@ -292,7 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     repoint.add_argument("--radio", action="append", default=[], metavar="GROUP=URL",
                          help="a DSA-110 table group kept in its own database, e.g. "
                               "products=sqlite:///state/products.sqlite3 (repeat per group; "
-                              "the other tables are in --url's database)")
+                              "the other tables are in --url's database, or --state's)")
+    add_state_option(repoint)
     load = commands.add_parser("load", help="load data files into the database (migrating "
                                "it first)", description="Load data files into the database, "
                                "after migrating it to the newest revision.")

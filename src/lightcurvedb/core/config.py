@@ -5,7 +5,8 @@ Precedence, first match wins:
 1. an explicit URL passed to :func:`lightcurvedb.connect`;
 2. the ``LIGHTCURVEDB_URL`` environment variable;
 3. the ``[Credentials]`` section of ``~/.config/lightcurvedb/db.conf``
-   (``$XDG_CONFIG_HOME`` is honoured);
+   (``$XDG_CONFIG_HOME`` is honoured; a file with only a ``[Radio]``
+   section, which :mod:`lightcurvedb.radio.layout` reads, is passed over);
 4. a SQLite file in the user's data directory
    (``$XDG_DATA_HOME/lightcurvedb/lightcurvedb.sqlite3``, by default
    ``~/.local/share/lightcurvedb/lightcurvedb.sqlite3``).
@@ -121,6 +122,16 @@ def url_from_config(path: str | os.PathLike[str]) -> URL:
                       database=section["database_name"])
 
 
+def _radio_only(path: pathlib.Path) -> bool:
+    """Whether the file names only the DSA-110 databases (``[Radio]``, no ``[Credentials]``)."""
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except configparser.Error:
+        return False      # url_from_config reports it
+    return parser.has_section("Radio") and not parser.has_section("Credentials")
+
+
 def resolve_url(url: str | URL | None = None) -> URL:
     """Decide which database to use, following the precedence above.
 
@@ -141,7 +152,7 @@ def resolve_url(url: str | URL | None = None) -> URL:
     """
     if url is None:
         url = os.environ.get(ENV_URL) or None
-    if url is None and config_path().is_file():
+    if url is None and config_path().is_file() and not _radio_only(config_path()):
         return url_from_config(config_path())
     if url is None:
         return URL.create("sqlite", database=str(default_sqlite_path()))

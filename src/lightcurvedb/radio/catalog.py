@@ -384,7 +384,7 @@ def cone_search(session: Session, ra: float, dec: float, radius_deg: float) -> l
         raise ValueError(f"cone radius {radius_deg} deg: expected a value in (0, 180]")
     ra = ra % 360.0
     stmt = select(Source)
-    if q3c_cones(session.get_bind().dialect):
+    if q3c_cones(session.get_bind(Source).dialect):
         stmt = stmt.where(func.q3c_radial_query(Source.ra_deg, Source.dec_deg, ra, dec,
                                                 radius_deg + 1e-8))
     else:

@@ -19,9 +19,15 @@ Examples
 :func:`lightcurvedb.cli.build_parser`'s and returns the group's subparsers, so
 other modules can add their commands next to these (for instance
 :func:`lightcurvedb.radio.cli_analysis.add_radio_analysis_commands`). Handlers
-take the parsed arguments, connect to ``args.url`` (see
-:func:`lightcurvedb.connect`), migrate the database first, commit on success
-and return the exit status.
+take the parsed arguments, run on the databases :mod:`lightcurvedb.radio.layout`
+chooses -- ``--state DIR`` (the pipeline's four files, used as they are),
+``--url`` (one database, migrated first), then ``LIGHTCURVEDB_RADIO_STATE``,
+``LIGHTCURVEDB_URL`` and ``db.conf`` (see
+:func:`~lightcurvedb.radio.cli_layout.run_radio`) -- commit on success and
+return the exit status::
+
+   $ lcdb radio --state /data/dsa110-contimg/state queue status
+   $ lcdb radio queue status --state /data/dsa110-contimg/state
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ import argparse
 
 from sqlalchemy.orm import Session
 
-from lightcurvedb._clitools import add_command, add_group, run_in_session
+from lightcurvedb._clitools import add_command, add_group
+from lightcurvedb.radio.cli_layout import add_state_option, radio_options, run_radio
 
 __all__ = ["add_radio_commands", "cmd_cal_active", "cmd_cal_register", "cmd_image_register",
            "cmd_ms_stage", "cmd_queue_claim", "cmd_queue_complete", "cmd_queue_fail",
@@ -55,7 +62,7 @@ def cmd_queue_register(args: argparse.Namespace) -> int:
                   f"subbands, {done.state}{'' if done.created else ' (already registered)'}")
         return status
 
-    return run_in_session(args, work)
+    return run_radio(args, work)
 
 
 def cmd_queue_claim(args: argparse.Namespace) -> int:
@@ -72,7 +79,7 @@ def cmd_queue_claim(args: argparse.Namespace) -> int:
             print(f"  {path}")
         return 0
 
-    return run_in_session(args, work)
+    return run_radio(args, work)
 
 
 def _transition(args: argparse.Namespace, name: str) -> int:
@@ -88,7 +95,7 @@ def _transition(args: argparse.Namespace, name: str) -> int:
         print(f"{args.group}: {dict(complete='completed', fail='failed', retry='pending')[name]}")
         return 0
 
-    return run_in_session(args, work)
+    return run_radio(args, work)
 
 
 def cmd_queue_complete(args: argparse.Namespace) -> int:
@@ -115,7 +122,7 @@ def cmd_queue_status(args: argparse.Namespace) -> int:
             print(f"{state:12s}{n:8d}")
         return 0
 
-    return run_in_session(args, work)
+    return run_radio(args, work)
 
 
 def cmd_cal_register(args: argparse.Namespace) -> int:
@@ -137,7 +144,7 @@ def cmd_cal_register(args: argparse.Namespace) -> int:
             print(f"{row.order_index} {row.table_type:2s} {row.path}")
         return 0
 
-    return run_in_session(args, work)
+    return run_radio(args, work)
 
 
 def cmd_cal_active(args: argparse.Namespace) -> int:
@@ -150,7 +157,7 @@ def cmd_cal_active(args: argparse.Namespace) -> int:
                   f"MJD {row.valid_start_mjd}-{row.valid_end_mjd})")
         return 0
 
-    return run_in_session(args, work)
+    return run_radio(args, work)
 
 
 def cmd_ms_stage(args: argparse.Namespace) -> int:
@@ -164,7 +171,7 @@ def cmd_ms_stage(args: argparse.Namespace) -> int:
         print(f"{ms.path}: {ms.stage} ({ms.status})")
         return 0
 
-    return run_in_session(args, work)
+    return run_radio(args, work)
 
 
 def cmd_image_register(args: argparse.Namespace) -> int:
@@ -181,7 +188,7 @@ def cmd_image_register(args: argparse.Namespace) -> int:
                   f"{(image.noise_jy or float('nan')) * 1e3:.3f} mJy/beam")
         return 0
 
-    return run_in_session(args, work)
+    return run_radio(args, work)
 
 
 
@@ -193,8 +200,10 @@ def radio_subcommands(commands: argparse._SubParsersAction) -> argparse._SubPars
     """
     parser = commands.choices.get("radio")
     if parser is None:
-        return add_group(commands, "radio", "DSA-110 continuum pipeline: ingest queue, "
-                      "calibration, images, photometry")
+        radio = add_group(commands, "radio", "DSA-110 continuum pipeline: ingest queue, "
+                          "calibration, images, photometry")
+        add_state_option(commands.choices["radio"])    # lcdb radio --state DIR COMMAND
+        return radio
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             return action
@@ -212,7 +221,8 @@ def add_radio_commands(commands: argparse._SubParsersAction,
         The top-level subparsers (``parser.add_subparsers(...)``).
     common : argparse.ArgumentParser, optional
         A parent parser of options every command accepts (``--url``,
-        ``--debug`` in :func:`lightcurvedb.cli.build_parser`).
+        ``--debug`` in :func:`lightcurvedb.cli.build_parser`); ``--state``
+        is added.
 
     Returns
     -------
@@ -220,6 +230,7 @@ def add_radio_commands(commands: argparse._SubParsersAction,
         The ``radio`` group's subparsers, for more commands.
     """
     radio = radio_subcommands(commands)
+    common = radio_options(common)
     queue = add_group(radio, "queue", "the ingest queue of observation groups")
     register = add_command(queue, "register", "register subband files "
                     "(<YYYY-MM-DDTHH:MM:SS>_sb<NN>.hdf5); exit status 1 if any was refused",

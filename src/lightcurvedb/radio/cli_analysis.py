@@ -13,8 +13,13 @@ Examples
 
 (where the commands sit, here under ``lcdb radio``, is up to the parser that
 :func:`add_radio_analysis_commands` is given). Handlers take the parsed
-arguments, connect to ``args.url`` (see :func:`lightcurvedb.connect`),
-migrate the database first, commit on success and return the exit status.
+arguments, run on the databases :mod:`lightcurvedb.radio.layout` chooses
+(``--state DIR``, ``--url``, ...; see
+:func:`~lightcurvedb.radio.cli_layout.run_radio`: one database is migrated
+first, the pipeline's files are used as they are), commit on success and
+return the exit status. ``sources lightcurve`` on the pipeline's files writes
+the light curve to the core lightcurvedb database (``--url`` or as
+:func:`lightcurvedb.connect` resolves it).
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from lightcurvedb._clitools import add_command, add_group, run_in_session
+from lightcurvedb._clitools import add_command, add_group
+from lightcurvedb.radio.cli_layout import radio_options, run_radio
 from lightcurvedb.radio.variability import (
     DEFAULT_CHI2_THRESHOLD,
     DEFAULT_MIN_OBS,
@@ -57,7 +63,7 @@ def cmd_variability_update(args: argparse.Namespace) -> int:
         print(f"variability statistics updated for {n} source{'s' if n != 1 else ''}")
         return 0
 
-    return run_in_session(args, work)
+    return run_radio(args, work)
 
 
 def cmd_ese_flag(args: argparse.Namespace) -> int:
@@ -78,7 +84,7 @@ def cmd_ese_flag(args: argparse.Namespace) -> int:
         print(f"{len(candidates)} new ESE candidate{'s' if len(candidates) != 1 else ''}")
         return 0
 
-    return run_in_session(args, work)
+    return run_radio(args, work)
 
 
 def cmd_sources_load(args: argparse.Namespace) -> int:
@@ -96,7 +102,7 @@ def cmd_sources_load(args: argparse.Namespace) -> int:
         print(f"{args.file}: {n} master sources loaded")
         return 0
 
-    return run_in_session(args, work)
+    return run_radio(args, work)
 
 
 def cmd_sources_cone(args: argparse.Namespace) -> int:
@@ -122,7 +128,7 @@ def cmd_sources_cone(args: argparse.Namespace) -> int:
               f"{args.radius} deg")
         return 0
 
-    return run_in_session(args, work)
+    return run_radio(args, work)
 
 
 def cmd_sources_lightcurve(args: argparse.Namespace) -> int:
@@ -141,7 +147,7 @@ def cmd_sources_lightcurve(args: argparse.Namespace) -> int:
               f"{dataset.unit})")
         return 0
 
-    return run_in_session(args, work)
+    return run_radio(args, work, core=True)
 
 
 
@@ -157,8 +163,10 @@ def add_radio_analysis_commands(commands: argparse._SubParsersAction,
         radio variability update``) or the top level's.
     common : argparse.ArgumentParser, optional
         A parent parser of options every command accepts (``--url``,
-        ``--debug`` in :func:`lightcurvedb.cli.build_parser`).
+        ``--debug`` in :func:`lightcurvedb.cli.build_parser`); ``--state``
+        is added.
     """
+    common = radio_options(common)
     variability = add_group(commands, "variability", "DSA-110 variability statistics")
     update = add_command(variability, "update", "recompute variability statistics from photometry "
                   "(by default only for sources with new photometry)", cmd_variability_update,

@@ -23,6 +23,16 @@ A DSA-110 source (an NVSS id such as ``NVSS J123456.7+420312``) is a
   ``mJy / beam``, measured with photometric source ``DSA-110 forced photometry``;
 * quality: the photometry ``flags`` words as a target-specific
   :class:`~lightcurvedb.models.QualityFlagArray` (no named bits).
+
+The photometry is read from the session's ``products`` database and the core
+rows are written to its lightcurvedb database. With one database for
+everything they are the same. The pipeline's four files hold no core tables:
+open the session with ``radio_session(state_databases(state), core=URL)``, a
+migrated lightcurvedb database, and the light curves go there (nothing is
+written to the pipeline's files). Without one, :func:`materialise_lightcurve`
+raises :class:`CoreDatabaseError` before reading or writing anything, as it
+does on a database without the core tables (a pipeline file that
+``lcdb db upgrade`` has not adopted).
 """
 
 from __future__ import annotations
@@ -36,7 +46,8 @@ from astropy import constants as const
 from astropy import units as u
 from astropy.coordinates import get_body_barycentric
 from astropy.time import Time
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import UnboundExecutionError
 from sqlalchemy.orm import Session
 
 from lightcurvedb.missions._common import (
@@ -54,6 +65,7 @@ from lightcurvedb.models import (
     Target,
     TargetSpecificTime,
 )
+from lightcurvedb.radio.binding import RadioLayoutError
 from lightcurvedb.radio.products import Photometry
 from lightcurvedb.radio.variability import InvalidPhotometryError, validate_photometry
 
@@ -63,6 +75,7 @@ __all__ = [
     "INSTRUMENT_PATH",
     "MISSION_NAME",
     "PHOTOMETRIC_SOURCE",
+    "CoreDatabaseError",
     "barycentric_julian_dates",
     "designation_number",
     "ensure_dsa110_mission",
@@ -88,6 +101,25 @@ FLUX_UNIT = "mJy / beam"
 #: ``NVSS JHHMMSS.s+DDMMSS``: the designations :func:`designation_number` spells out.
 _NVSS = re.compile(r"NVSS J(\d{2})(\d{2})(\d{2})\.(\d)([+-])(\d{2})(\d{2})(\d{2})")
 _HASHED = 1 << 62
+
+
+class CoreDatabaseError(RadioLayoutError):
+    """The session has no lightcurvedb database with the core tables to write light curves to."""
+
+
+def _check_core_database(session: Session) -> None:
+    try:
+        bind = session.get_bind(Target)
+    except UnboundExecutionError:
+        raise CoreDatabaseError(
+            "no lightcurvedb database for the core tables (target, data_set, ...): the session "
+            "reaches only DSA-110 databases such as the pipeline's four files; open it with "
+            "radio_session(..., core=URL) of a migrated lightcurvedb database") from None
+    connection = session.connection(bind_arguments={"mapper": Target})
+    if not inspect(connection).has_table(Target.__tablename__):
+        url = bind.engine.url.render_as_string(hide_password=True)
+        raise CoreDatabaseError(f"{url} has no lightcurvedb core tables (no "
+                                f"{Target.__tablename__!r} table): run 'lcdb db upgrade' on it")
 
 
 def designation_number(designation: str) -> int:
@@ -256,6 +288,9 @@ def materialise_lightcurve(session: Session, source_id: str) -> DataSet:
     Parameters
     ----------
     session : sqlalchemy.orm.Session
+        A session on one database, or a
+        :func:`~lightcurvedb.radio.binding.radio_session` over the pipeline's
+        files given ``core=`` (the database the light curve is written to).
     source_id : str
         The NVSS id of the source.
 
@@ -266,12 +301,16 @@ def materialise_lightcurve(session: Session, source_id: str) -> DataSet:
 
     Raises
     ------
+    CoreDatabaseError
+        If the session has no database with the core tables (see the module
+        description); nothing is read or written.
     LookupError
         If the source has no photometry.
     InvalidPhotometryError
         If a point has no MJD, a NaN or infinite flux, or a missing, NaN,
         infinite, zero or negative error. Nothing is written then.
     """
+    _check_core_database(session)
     rows = session.execute(
         select(Photometry.id, Photometry.mjd, Photometry.peak_jyb, Photometry.peak_err_jyb,
                Photometry.ra_deg, Photometry.dec_deg, Photometry.flags)

@@ -246,7 +246,9 @@ def update_variability(session: Session, *, source_ids: Iterable[str] | None = N
         for source_id, group in itertools.groupby(rows, key=lambda row: row.source_id):
             records.append(_stats_row(source_id, list(group), now))
     with session.begin_nested():
-        upsert_rows(session.connection(), VariabilityStats, records, conflict=["source_id"],
+        # The products database's connection (the session may span the pipeline's files).
+        connection = session.connection(bind_arguments={"mapper": VariabilityStats})
+        upsert_rows(connection, VariabilityStats, records, conflict=["source_id"],
                     update="all", chunk_size=chunk_size)
     written = {record["source_id"] for record in records}
     for obj in list(session.identity_map.values()):
