@@ -209,6 +209,20 @@ def test_bad_targets_and_filters_are_one_error_line(database, capsys, tmp_path, 
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_empty_database_and_an_unknown_image_format(database, capsys, tmp_path):
+    empty = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    status, out, err = run(capsys, "--url", empty, "lc", "show", "TIC", "1")
+    assert (status, out) == (1, "")
+    assert err == ("lcdb: error: the database has no lightcurvedb tables: run 'lcdb db "
+                   "upgrade' and load data (or 'lcdb demo')\n")
+    image = tmp_path / "x.xyz"
+    status, out, err = run(capsys, "--url", database.url, "lc", "plot", "TIC", str(DEMO_TIC),
+                           "-o", str(image))
+    assert (status, out) == (1, "") and not image.exists()
+    assert err.startswith(f"lcdb: error: {image}: matplotlib cannot write 'xyz' images")
+    assert err.count("\n") == 1 and "png" in err
+
+
 def test_parse_target():
     assert parse_target("TIC 261136679") == ("TIC", 261136679)
     assert parse_target(" tic-261136679 ") == ("tic", 261136679)

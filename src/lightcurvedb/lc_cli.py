@@ -144,7 +144,7 @@ def select_lightcurves(session: Session, target: str, *, catalog: str | None = N
         no light curve of the target matches the filters; the message is one
         line saying which.
     """
-    from sqlalchemy import func, select
+    from sqlalchemy import func, inspect, select
 
     import lightcurvedb
     from lightcurvedb.lc import select_ids
@@ -152,6 +152,9 @@ def select_lightcurves(session: Session, target: str, *, catalog: str | None = N
 
     # Catalog name + number; an alias look-up (other catalogs' names) would resolve here.
     wanted, number = parse_target(target, catalog)
+    if not inspect(session.connection()).has_table(MissionCatalog.__tablename__):
+        raise LookupError("the database has no lightcurvedb tables: run 'lcdb db upgrade' "
+                          "and load data (or 'lcdb demo')")
     catalogs = {name.lower(): name for name in session.scalars(select(MissionCatalog.name))}
     if wanted.lower() not in catalogs:
         known = ", ".join(sorted(catalogs.values())) or "none: load data first (lcdb demo)"
@@ -461,15 +464,23 @@ def cmd_plot(args: argparse.Namespace) -> int:
     int
         0.
     """
+    from lightcurvedb.lc.extras import require
+
     out = pathlib.Path(args.output)
-    if out.exists() and not args.overwrite:   # before reading anything
+    fmt = out.suffix[1:].lower() or "png"
+    # Before reading anything: the file, matplotlib and the image format.
+    if out.exists() and not args.overwrite:
         raise FileExistsError(f"{out} exists: pass --overwrite to replace it")
+    backend = require("matplotlib.backend_bases", "plot", "lcdb lc plot")
+    formats = backend.FigureCanvasBase.get_supported_filetypes()
+    if fmt not in formats:
+        raise ValueError(f"{out}: matplotlib cannot write {fmt!r} images (it writes "
+                         f"{', '.join(sorted(formats))})")
 
     def work(session: Session) -> int:
         curves = _select(session, args)
         fig = figure(curves, quality_bitmask=args.quality_bitmask, overlay=args.overlay,
                      normalize=args.normalize, dpi=args.dpi)
-        fmt = out.suffix[1:].lower() or "png"
         _write_new(out, args.overwrite, lambda partial: fig.savefig(partial, format=fmt))
         panels = 1 if args.overlay else len(fig.axes)
         print(f"wrote {out}: {len(curves)} light curve{'s' if len(curves) != 1 else ''} of "
