@@ -31,7 +31,9 @@ from conftest import BACKENDS, create_test_database
 from lightcurvedb.cli import build_parser, main
 from lightcurvedb.demo import install_demo
 from lightcurvedb.lc.extras import require
-from lightcurvedb.lc_cli import figure, parse_target
+from lightcurvedb.lc.files import EXPORT_FORMATS, figure
+from lightcurvedb.lc.selection import parse_target
+from lightcurvedb.lc_cli import FORMATS
 from lightcurvedb.loaders.tess import load_paths
 from lightcurvedb.testing.fits import write_spoc_lightcurve
 
@@ -244,6 +246,7 @@ def test_help_lists_the_lc_commands(capsys):
     with pytest.raises(SystemExit) as exited:
         main(["lc", "plot", "TIC", "1"])                      # -o is required
     assert exited.value.code == 2
+    assert FORMATS == tuple(EXPORT_FORMATS)                   # --format offers every format
 
 
 # -- export ----------------------------------------------------------------------------------
