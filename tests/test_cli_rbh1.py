@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pathlib
 import re
+import shlex
 
 import pytest
 from sqlalchemy import func, select
@@ -114,6 +115,16 @@ def test_demo_rbh1_generates_the_seed_set_loads_it_and_is_idempotent(env, tmp_pa
     assert "18 files: 18 loaded" in first.stdout  # spaxels of the 18 s3d cubes
     data = tmp_path / "data" / "lightcurvedb"
     assert len(list((data / "rbh1-demo").glob("*.fits"))) == 194
+
+    # It ends with next steps that work: here the dashboard of what it loaded.
+    steps = [shlex.split(line, comments=True)
+             for line in first.stdout[first.stdout.index("Next steps:"):].splitlines()[1:]]
+    assert [step[:2] for step in steps] == [["lcdb", "rbh1"], ["lcdb", "db"]]
+    for step in steps:
+        done = lcdb(env, *step[1:])
+        assert done.returncode == 0, (step, done.stderr)
+    image = (tmp_path / "home" / steps[0][3]).read_bytes()
+    assert image[:8] == b"\x89PNG\r\n\x1a\n" and len(image) > 20_000
 
     again = lcdb(env, "demo", "rbh1")
     assert again.returncode == 0, again.stderr

@@ -13,6 +13,7 @@ Examples
    $ lcdb load tess sector1/ sector2/  # SPOC *_lc.fits(.gz) files, directories searched recursively
    $ lcdb load rbh1 rbh1_data/ --dictionary fits_data_dictionary.json  # HST + JWST files
    $ lcdb load catalog fastspec-iron.fits --catalog "DESI DR1" --mission DESI  # TARGETIDs
+   $ lcdb lc show TIC 261136679      # its light curves; also lc plot -o x.png, lc export -o x.ecsv
 
 The database is ``--url`` if given, else what :func:`lightcurvedb.connect`
 resolves (``LIGHTCURVEDB_URL``, ``db.conf``, the default SQLite file). Errors
@@ -38,7 +39,8 @@ from lightcurvedb._clitools import add_command
 from lightcurvedb.core.config import ConfigurationError
 from lightcurvedb.core.engine import connect
 from lightcurvedb.core.engine import session as open_session
-from lightcurvedb.demo import install_demo
+from lightcurvedb.demo import install_demo, rbh1_next_steps
+from lightcurvedb.lc_cli import add_lc_commands
 from lightcurvedb.loaders.catalog_cli import add_catalog_commands
 from lightcurvedb.radio.cli import add_radio_commands
 from lightcurvedb.radio.cli_analysis import add_radio_analysis_commands
@@ -106,6 +108,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"Created {sum(summary.created.values())} new rows ({made}).")
     else:
         print("Nothing new was created: the demo data were already present.")
+    print()
+    print(summary.next_steps(args.url))
     return 0
 
 
@@ -125,6 +129,9 @@ def _demo_rbh1(args: argparse.Namespace) -> int:
         print(report.render())
         with open_session(engine) as session:
             print(extract_spaxels(session).render())
+    if report.ok:
+        print()
+        print(rbh1_next_steps(args.url))
     return 0 if report.ok else 1
 
 
@@ -329,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     load_rbh1.add_argument("--strict", action="store_true",
                            help="stop at the first file that fails and commit nothing")
     add_catalog_commands(load_commands, commands, common)
+    add_lc_commands(commands, common)
     add_rbh1_commands(commands, common)
     radio = add_radio_commands(commands, common)
     add_radio_analysis_commands(radio, common)

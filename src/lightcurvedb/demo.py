@@ -15,13 +15,15 @@ Examples
 
 from __future__ import annotations
 
+import json
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import func, select
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session
 
 from lightcurvedb import migrations
@@ -50,7 +52,8 @@ from lightcurvedb.models import (
     TargetSpecificTime,
 )
 
-__all__ = ["DEMO_TARGETS", "DemoRow", "DemoSummary", "build_demo", "install_demo"]
+__all__ = ["DEMO_TARGETS", "DemoRow", "DemoSummary", "build_demo", "install_demo",
+           "rbh1_next_steps"]
 
 #: TIC id -> (barycentric offset in days, SAP flux in e-/s, relative noise per cadence).
 DEMO_TARGETS = {261136679: (-0.00212, 1.9e6, 2e-4), 25155310: (0.00347, 1.6e4, 8e-4),
@@ -121,6 +124,57 @@ class DemoSummary:
         """bool: Whether this run added any row."""
         return any(self.created.values())
 
+    @property
+    def example_tic(self) -> int:
+        """int: The TIC id the next steps use: the demo's transiting target, if present."""
+        tics = [row.tic_id for row in self.rows]
+        transit = int(_TRANSIT["tic"])
+        return transit if transit in tics else tics[0]
+
+    def next_steps(self, url: str | URL | None = None) -> str:
+        """Return the "Next steps" text: commands to try on the demo database.
+
+        ``lcdb lc show``, ``lcdb lc plot``, ``lcdb lc export`` and a Python
+        one-liner with :func:`lightcurvedb.lightcurves`, on :attr:`example_tic`;
+        each line can be pasted into a POSIX shell as it is (what follows
+        ``#`` is a comment).
+
+        Parameters
+        ----------
+        url : str or sqlalchemy.engine.URL, optional
+            The database the commands should read when it is not the one
+            lightcurvedb finds by itself (``lcdb --url``): added to every
+            command, its password (if any) shown as ``***``.
+
+        Returns
+        -------
+        str
+        """
+        if not self.rows:
+            return "Next steps: lcdb lc show TIC <id> (the demo has no light curves)"
+        tic = self.example_tic
+        shown, option = _url_option(url)
+        bind = "" if shown is None else json.dumps(shown)
+        code = (f"import lightcurvedb; from sqlalchemy.orm import Session; "
+                f"print(lightcurvedb.lightcurves(Session(lightcurvedb.connect({bind})), "
+                f"tic={tic}, best=True))")
+        steps = [
+            (f"lcdb lc show TIC {tic}{option}", "one line per light curve"),
+            (f"lcdb lc show TIC {tic} --sector 1 --processing PDC --head 5{option}",
+             "and its first cadences"),
+            (f"lcdb lc plot TIC {tic} -o tic{tic}.png{option}",
+             "needs the plot extra: pip install '.[plot]'"),
+            (f"lcdb lc export TIC {tic} -o tic{tic}.ecsv{option}", "also .csv, .fits, .parquet"),
+        ]
+        width = max(len(command) for command, _ in steps)
+        lines = [f"Next steps: TIC {tic} in this database" +
+                 (" has transits" if tic == _TRANSIT["tic"] else "")]
+        lines += [f"  {command.ljust(width)}  # {note}" for command, note in steps]
+        lines += ["  # the same from Python:", f"  python -c {shlex.quote(code)}"]
+        if shown is not None and "***" in shown:
+            lines.append("  (the password is shown as ***: put yours in its place)")
+        return "\n".join(lines)
+
     def render(self) -> str:
         """Return the summary as a plain-text report with aligned tables.
 
@@ -139,6 +193,36 @@ class DemoSummary:
         return "\n".join(["lightcurvedb demo: TESS sectors 1-2, TIC targets",
                           f"Database: {self.url}", "", counts, "", curves, "",
                           f"Quality bits set: {bits}"])
+
+
+def _url_option(url: str | URL | None) -> tuple[str | None, str]:
+    """Return the URL as the next steps show it (password hidden) and its ``--url``."""
+    if url is None:
+        return None, ""
+    parsed = make_url(url)
+    shown = (parsed.render_as_string(hide_password=True) if parsed.password
+             else url if isinstance(url, str) else parsed.render_as_string())
+    return shown, f" --url {shlex.quote(shown)}"
+
+
+def rbh1_next_steps(url: str | URL | None = None) -> str:
+    """Return the "Next steps" text ``lcdb demo rbh1`` ends with.
+
+    Parameters
+    ----------
+    url : str or sqlalchemy.engine.URL, optional
+        As for :meth:`DemoSummary.next_steps`.
+
+    Returns
+    -------
+    str
+    """
+    _, option = _url_option(url)
+    return "\n".join([
+        "Next steps:",
+        f"  lcdb rbh1 dashboard rbh1-dashboard.png{option}  # six validation panels "
+        "(needs the plot extra: pip install '.[plot]')",
+        f"  lcdb db current{option}  # the schema revisions and extensions in use"])
 
 
 def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]], left: tuple[int, ...] = (0,)

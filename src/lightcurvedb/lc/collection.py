@@ -142,6 +142,31 @@ class LightCurveCollection(Sequence[LightCurve]):
 
         write_parquet(self._curves, path, quality_bitmask)
 
+    def to_fits(self, path: str | os.PathLike[str], quality_bitmask: QualityBitmask = "default",
+                overwrite: bool = False) -> None:
+        """Write every light curve into one multi-extension FITS file (astropy only).
+
+        One ``LIGHTCURVE`` extension per light curve, in order, each with its
+        keywords; see :func:`~lightcurvedb.lc.export.write_fits_collection`.
+
+        Parameters
+        ----------
+        path : path-like
+            The file to write.
+        quality_bitmask : str, int, list or None, optional
+            Which bits ``QUALITY_MASK`` tests.
+        overwrite : bool, optional
+            Replace an existing file.
+
+        Raises
+        ------
+        ValueError
+            If the collection is empty or a light curve has no times.
+        """
+        from lightcurvedb.lc.export import write_fits_collection
+
+        write_fits_collection(self._curves, path, quality_bitmask, overwrite=overwrite)
+
     def plot(self, ax: Axes | None = None, quality_bitmask: QualityBitmask = "default",
              normalize: bool = False, **kwargs: Any) -> Axes:
         """Plot every light curve on one Axes (see :func:`~lightcurvedb.lc.export.plot`).

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
     from lightcurvedb.lc.lightcurve import LightCurve
 
-__all__ = ["long_table", "plot", "summary_table", "write_fits", "write_parquet"]
+__all__ = ["long_table", "plot", "summary_table", "write_fits", "write_fits_collection",
+           "write_parquet"]
 
 
 def _masked(values: list[Any], counts: Sequence[int], dtype: Any = None) -> Any:
@@ -203,6 +204,41 @@ def write_parquet(curves: Sequence[LightCurve], path: str | os.PathLike[str],
     pq.write_table(pa.Table.from_arrays(arrays, schema=schema), os.fspath(path))
 
 
+def _fits_meta(lc: LightCurve, quality_bitmask: QualityBitmask) -> dict[str, Any]:
+    """Return the light curve's keywords and ``QUALITY_BITMASK``, without empty values."""
+    meta = lc.meta
+    meta["QUALITY_BITMASK"] = bitmask_value(lc.quality_bits, quality_bitmask)
+    return {key: value for key, value in meta.items() if value is not None and value != ""}
+
+
+def _lightcurve_hdu(lc: LightCurve, quality_bitmask: QualityBitmask,
+                    header_keys: Sequence[str]) -> Any:
+    """Return one light curve's ``LIGHTCURVE`` table, with ``header_keys`` of its meta."""
+    from astropy.io import fits
+
+    times = lc._require_times()
+    meta = _fits_meta(lc, quality_bitmask)
+    unit = lc.unit or ""
+    columns = [fits.Column("TIME", "D", unit=lc.mission.time_unit, array=times)]
+    if lc.cadenceno is not None:
+        columns.append(fits.Column("CADENCENO", "K", array=lc.cadenceno))
+    columns.append(fits.Column("FLUX", "D", unit=unit, array=lc.values))
+    if lc.errors is not None:
+        columns.append(fits.Column("FLUX_ERR", "D", unit=unit, array=lc.errors))
+    if lc.quality is not None:
+        columns.append(fits.Column("QUALITY", "K", array=lc.quality))
+    columns.append(fits.Column("QUALITY_MASK", "L", array=lc.quality_mask(quality_bitmask)))
+    table = fits.BinTableHDU.from_columns(columns, name="LIGHTCURVE")
+    for key in header_keys:
+        if key in meta:
+            table.header[fits_keyword(key)] = meta[key]
+    return table
+
+
+#: Keywords of a light curve that its ``LIGHTCURVE`` table always carries.
+_TABLE_KEYS = ("TIMEREF", "TIMESYS", "BJDREFI", "BJDREFF", "TIMEUNIT", "OBJECT", "TARGETID")
+
+
 def write_fits(lc: LightCurve, path: str | os.PathLike[str],
                quality_bitmask: QualityBitmask = "default", overwrite: bool = False) -> None:
     """Write one light curve as a FITS file, in SPOC's layout but lightcurvedb's own words.
@@ -215,6 +251,7 @@ def write_fits(lc: LightCurve, path: str | os.PathLike[str],
     known), ``FLUX`` and ``FLUX_ERR`` (the stored values: flagged cadences are
     not changed), ``QUALITY`` (when there are flags) and ``QUALITY_MASK``
     (True where ``quality_bitmask`` flags the cadence).
+    :func:`write_fits_collection` writes several light curves into one file.
 
     Parameters
     ----------
@@ -233,27 +270,61 @@ def write_fits(lc: LightCurve, path: str | os.PathLike[str],
     """
     from astropy.io import fits
 
-    times = lc._require_times()
-    meta = lc.meta
-    meta["QUALITY_BITMASK"] = bitmask_value(lc.quality_bits, quality_bitmask)
+    table = _lightcurve_hdu(lc, quality_bitmask, _TABLE_KEYS)
     primary = fits.PrimaryHDU()
-    for key, value in meta.items():
-        if value is not None and value != "":
-            primary.header[fits_keyword(key)] = value
-    unit = lc.unit or ""
-    columns = [fits.Column("TIME", "D", unit=lc.mission.time_unit, array=times)]
-    if lc.cadenceno is not None:
-        columns.append(fits.Column("CADENCENO", "K", array=lc.cadenceno))
-    columns.append(fits.Column("FLUX", "D", unit=unit, array=lc.values))
-    if lc.errors is not None:
-        columns.append(fits.Column("FLUX_ERR", "D", unit=unit, array=lc.errors))
-    if lc.quality is not None:
-        columns.append(fits.Column("QUALITY", "K", array=lc.quality))
-    columns.append(fits.Column("QUALITY_MASK", "L", array=lc.quality_mask(quality_bitmask)))
-    table = fits.BinTableHDU.from_columns(columns, name="LIGHTCURVE")
-    for key in ("TIMEREF", "TIMESYS", "BJDREFI", "BJDREFF", "TIMEUNIT", "OBJECT", "TARGETID"):
-        table.header[key] = meta[key]
+    for key, value in _fits_meta(lc, quality_bitmask).items():
+        primary.header[fits_keyword(key)] = value
     fits.HDUList([primary, table]).writeto(os.fspath(path), overwrite=overwrite)
+
+
+def write_fits_collection(curves: Sequence[LightCurve], path: str | os.PathLike[str],
+                          quality_bitmask: QualityBitmask = "default",
+                          overwrite: bool = False) -> None:
+    """Write several light curves into one multi-extension FITS file.
+
+    Extension ``i`` (``EXTNAME = 'LIGHTCURVE'``, ``EXTVER = i``, counted from
+    1 in the collection's order) is the ``LIGHTCURVE`` table of
+    :func:`write_fits` for the ``i``-th light curve, and its header holds all
+    of that light curve's keywords (``TICID``, ``OBJECT``, ``SECTOR``,
+    ``MISSION``, ``PROCESS``, ``PHOTSRC``, ``LABEL``, ``DATASET``,
+    ``SOURCES``/``DERIVED``, the time system, ``QUALITY_BITMASK``). The
+    primary header has ``NLCURVES`` (the number of light curves) and the
+    keywords whose value all of them share (``OBJECT`` and ``TICID`` when they
+    are of one target), so a file of one light curve has the primary header of
+    :func:`write_fits`. ``hdul["LIGHTCURVE", 2]`` opens the second one.
+
+    Parameters
+    ----------
+    curves : sequence of LightCurve
+        At least one.
+    path : path-like
+        The file to write (``.fits.gz`` is compressed by astropy).
+    quality_bitmask : str, int, list or None, optional
+        Which bits ``QUALITY_MASK`` tests.
+    overwrite : bool, optional
+        Replace an existing file.
+
+    Raises
+    ------
+    ValueError
+        If ``curves`` is empty or a light curve has no times.
+    """
+    from astropy.io import fits
+
+    if not curves:
+        raise ValueError(f"no light curves to write to {os.fspath(path)}")
+    metas = [_fits_meta(lc, quality_bitmask) for lc in curves]
+    tables = []
+    for number, (lc, meta) in enumerate(zip(curves, metas, strict=True), start=1):
+        table = _lightcurve_hdu(lc, quality_bitmask, list(meta))
+        table.ver = number
+        tables.append(table)
+    primary = fits.PrimaryHDU()
+    primary.header["NLCURVES"] = (len(curves), "LIGHTCURVE extensions in this file")
+    for key, value in metas[0].items():
+        if all(key in meta and meta[key] == value for meta in metas[1:]):
+            primary.header[fits_keyword(key)] = value
+    fits.HDUList([primary, *tables]).writeto(os.fspath(path), overwrite=overwrite)
 
 
 def plot(curves: Sequence[LightCurve], ax: Axes | None = None,
