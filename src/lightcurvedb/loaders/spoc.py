@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import pathlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,14 +23,18 @@ from lightcurvedb.loaders.products import NOT_SPOC, SPOC_COLUMNS, header_facts, 
 from lightcurvedb.loaders.report import LoaderError, with_compressed
 from lightcurvedb.missions.tess import CADENCES_SECONDS
 
-__all__ = ["REQUIRED_COLUMNS", "SPOC_PATTERNS", "SpocLightCurve", "read_spoc_lightcurve",
-           "refuse_other_products"]
+__all__ = ["POSITION_KEYWORDS", "REQUIRED_COLUMNS", "SPOC_PATTERNS", "SpocLightCurve",
+           "read_position", "read_spoc_lightcurve", "refuse_other_products"]
 
 #: ``LIGHTCURVE`` columns the loader needs; the others (centroids, background) are not stored.
 REQUIRED_COLUMNS = SPOC_COLUMNS
 #: File names searched for in directories: 2-minute and 20-second light curves, plain,
 #: gzipped or bzip2-compressed (read alike, see :func:`~lightcurvedb.loaders.fitsfile.open_fits`).
 SPOC_PATTERNS = with_compressed(("*_lc.fits", "*_fast-lc.fits"))
+#: Primary-header cards giving the target's position and brightness (from the TIC),
+#: and the :class:`~lightcurvedb.models.Target` attribute each fills.
+POSITION_KEYWORDS = {"RA_OBJ": "ra", "DEC_OBJ": "dec", "PMRA": "pm_ra", "PMDEC": "pm_dec",
+                     "TESSMAG": "magnitude"}
 #: Relative tolerance when matching ``TIMEDEL`` to a TESS cadence.
 _CADENCE_TOLERANCE = 0.01
 
@@ -62,6 +66,10 @@ class SpocLightCurve:
         The ``APERTURE`` bitmask image (read and checked, not stored).
     pdc_method : str or None
         ``PDCMETHD`` (e.g. ``msMAP``), for information.
+    position : dict
+        The target's position and magnitude from the primary header
+        (:func:`read_position`): :class:`~lightcurvedb.models.Target` attribute
+        names to values, only those the file gives.
     """
 
     path: pathlib.Path
@@ -80,6 +88,7 @@ class SpocLightCurve:
     quality: IntArray
     aperture: npt.NDArray[np.int32]
     pdc_method: str | None = None
+    position: dict[str, Any] = field(default_factory=dict)
 
     @property
     def barycentric_julian_dates(self) -> FloatArray:
@@ -96,6 +105,62 @@ def _keyword(path: pathlib.Path, header: fits.Header, name: str, where: str,
     if isinstance(value, bool) or not isinstance(value, int if kind is int else (int, float)):
         raise LoaderError(path, f"{name} = {value!r} in {where} is not {kind.__name__}")
     return kind(value)
+
+
+def read_position(path: pathlib.Path, primary: fits.Header) -> dict[str, Any]:
+    """Read a SPOC primary header's target position, proper motion and TESS magnitude.
+
+    SPOC copies them from the TIC: ``RA_OBJ``/``DEC_OBJ`` (deg, ICRS, at epoch
+    J2000.0 with ``EQUINOX = 2000.0``), ``PMRA``/``PMDEC`` (mas/yr) and
+    ``TESSMAG``. A card that is missing or blank (SPOC leaves ``PMRA`` blank for
+    stars without a proper motion) is left out.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file, for messages.
+    primary : astropy.io.fits.Header
+        Its primary header.
+
+    Returns
+    -------
+    dict
+        :class:`~lightcurvedb.models.Target` attribute names (``ra``, ``dec``,
+        ``epoch``, ``pm_ra``, ``pm_dec``, ``magnitude``, ``magnitude_band``) to
+        values; empty when the header gives no position.
+
+    Raises
+    ------
+    LoaderError
+        For a card that is not a finite number, or a position off the sky,
+        naming the card.
+    """
+    out: dict[str, Any] = {}
+    for keyword, attribute in POSITION_KEYWORDS.items():
+        value = primary.get(keyword)
+        if value is None or isinstance(value, fits.card.Undefined) or value == "":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not np.isfinite(value):
+            raise LoaderError(path, f"{keyword} = {value!r} in the primary header is not a "
+                                    "finite number")
+        out[attribute] = float(value)
+    if ("ra" in out) != ("dec" in out):
+        out.pop("ra", None)
+        out.pop("dec", None)
+    if "ra" in out:
+        if not (0.0 <= out["ra"] < 360.0 and -90.0 <= out["dec"] <= 90.0):
+            raise LoaderError(path, f"RA_OBJ/DEC_OBJ = {out['ra']}/{out['dec']} in the primary "
+                                    "header is not a sky position")
+        equinox = primary.get("EQUINOX")
+        if isinstance(equinox, (int, float)) and not isinstance(equinox, bool):
+            out["epoch"] = float(equinox)
+    if ("pm_ra" in out) != ("pm_dec" in out):
+        out.pop("pm_ra", None)
+        out.pop("pm_dec", None)
+    if "magnitude" in out:
+        out["magnitude_band"] = "TESS"
+    return out
 
 
 def _cadence_seconds(path: pathlib.Path, timedel: float) -> int:
@@ -167,7 +232,8 @@ def _parse(path: pathlib.Path, hdul: fits.HDUList) -> SpocLightCurve:
         sap_flux=floats["SAP_FLUX"], sap_flux_err=floats["SAP_FLUX_ERR"],
         pdcsap_flux=floats["PDCSAP_FLUX"], pdcsap_flux_err=floats["PDCSAP_FLUX_ERR"],
         quality=ints["QUALITY"], aperture=np.asarray(aperture.data, dtype=np.int32),
-        pdc_method=None if method is None else str(method).strip())
+        pdc_method=None if method is None else str(method).strip(),
+        position=read_position(path, primary))
 
 
 def refuse_other_products(path: pathlib.Path, hdul: fits.HDUList) -> None:

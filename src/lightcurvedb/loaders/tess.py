@@ -114,6 +114,38 @@ def _same(stored: npt.NDArray[Any] | None, new: npt.NDArray[Any]) -> bool:
         bool(np.array_equal(stored, new, equal_nan=stored.dtype.kind == "f"))
 
 
+def record_position(target: Target, position: dict[str, Any]) -> bool:
+    """Give ``target`` the position and magnitude a file carries, where it has none.
+
+    The first position stored is kept (a star does not move between SPOC
+    files; a later file differing in the last digit must not rewrite it); a
+    missing magnitude is filled on its own.
+
+    Parameters
+    ----------
+    target : Target
+        The target.
+    position : dict
+        From :func:`~lightcurvedb.loaders.spoc.read_position`.
+
+    Returns
+    -------
+    bool
+        Whether anything was filled.
+    """
+    changed = False
+    if target.ra is None and "ra" in position:
+        for name in ("ra", "dec", "epoch", "pm_ra", "pm_dec"):
+            if name in position:
+                setattr(target, name, position[name])
+        changed = True
+    if target.magnitude is None and "magnitude" in position:
+        target.magnitude = position["magnitude"]
+        target.magnitude_band = position.get("magnitude_band")
+        changed = True
+    return changed
+
+
 def store_spoc_lightcurve(session: Session, lc: SpocLightCurve) -> bool:
     """Write one parsed light curve, creating only the rows that are missing.
 
@@ -130,8 +162,9 @@ def store_spoc_lightcurve(session: Session, lc: SpocLightCurve) -> bool:
     Returns
     -------
     bool
-        True if rows were written, False if the light curve was already
-        loaded with identical times, fluxes and quality flags.
+        True if rows were written (or the target's position filled, see
+        :func:`record_position`), False if the light curve was already loaded
+        with identical times, fluxes and quality flags.
 
     Raises
     ------
@@ -143,6 +176,7 @@ def store_spoc_lightcurve(session: Session, lc: SpocLightCurve) -> bool:
     _, catalog = ensure_tess_mission(session)
     ccd = tess_ccd(session, lc.camera, lc.ccd)
     target = _get_or_create(session, Target, catalog_id=catalog.id, name=lc.tic_id)
+    placed = record_position(target, lc.position)
     observation = _observation(session, lc, ccd)
     source = _get_or_create(session, PhotometricSource, {"description": SAP_SOURCE[1]},
                             name=SAP_SOURCE[0])
@@ -191,7 +225,7 @@ def store_spoc_lightcurve(session: Session, lc: SpocLightCurve) -> bool:
     if not linked:
         pdcsap.source_datasets.append(sap)
     session.flush()
-    return bool(new_rows) or not linked
+    return bool(new_rows) or not linked or placed
 
 
 def find_spoc_files(paths: PathArgument) -> list[pathlib.Path]:

@@ -15,7 +15,7 @@ row of a mission whose package is missing raises
 from lightcurvedb.core.polymorphic import UnknownPolymorphicIdentityError
 from lightcurvedb.models.dataset import DataSet, DataSetHierarchy
 from lightcurvedb.models.instrument import Instrument
-from lightcurvedb.models.mission import Mission, MissionCatalog, Target
+from lightcurvedb.models.mission import Mission, MissionCatalog, Target, TargetAlias
 from lightcurvedb.models.observation import FITSFrame, Observation, TargetSpecificTime
 from lightcurvedb.models.processing import PhotometricSource, ProcessingMethod
 from lightcurvedb.models.quality import QualityBits, QualityFlagArray, UnknownQualityBitError
@@ -35,6 +35,7 @@ __all__ = [
     "QualityBits",
     "QualityFlagArray",
     "Target",
+    "TargetAlias",
     "TargetSpecificTime",
     "UnknownPolymorphicIdentityError",
     "UnknownQualityBitError",
