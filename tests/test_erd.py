@@ -16,6 +16,7 @@ CORE_MODELS = (
     "Mission",
     "MissionCatalog",
     "Target",
+    "TargetAlias",
     "Instrument",
     "Observation",
     "FITSFrame",

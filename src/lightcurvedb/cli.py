@@ -14,6 +14,7 @@ Examples
    $ lcdb load rbh1 rbh1_data/ --dictionary fits_data_dictionary.json  # HST + JWST files
    $ lcdb load catalog fastspec-iron.fits --catalog "DESI DR1" --mission DESI  # TARGETIDs
    $ lcdb lc show TIC 261136679      # its light curves; also lc plot -o x.png, lc export -o x.ecsv
+   $ lcdb targets cone "TIC 261136679" 30arcmin   # targets near it; targets list, search
 
 The database is ``--url`` if given, else what :func:`lightcurvedb.connect`
 resolves (``LIGHTCURVEDB_URL``, ``db.conf``, the default SQLite file). Errors
@@ -46,6 +47,7 @@ from lightcurvedb.radio.cli import add_radio_commands
 from lightcurvedb.radio.cli_analysis import add_radio_analysis_commands
 from lightcurvedb.radio.cli_layout import add_state_option
 from lightcurvedb.rbh1.cli import add_rbh1_commands
+from lightcurvedb.targets_cli import add_targets_commands
 
 __all__ = ["build_parser", "error_message", "main"]
 
@@ -337,6 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="stop at the first file that fails and commit nothing")
     add_catalog_commands(load_commands, commands, common)
     add_lc_commands(commands, common)
+    add_targets_commands(commands, common)
     add_rbh1_commands(commands, common)
     radio = add_radio_commands(commands, common)
     add_radio_analysis_commands(radio, common)

@@ -4,7 +4,7 @@ The documentation builds its schema diagram with :func:`mermaid_erd`, so the
 picture is always the one the models define::
 
     from lightcurvedb.erd import mermaid_erd
-    print(mermaid_erd())                      # the thirteen core tables
+    print(mermaid_erd())                      # the fourteen core tables
 
 The output is `mermaid <https://mermaid.js.org/syntax/entityRelationshipDiagram.html>`_
 ``erDiagram`` text: one entity per table, one attribute per column and one

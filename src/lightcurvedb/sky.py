@@ -38,7 +38,8 @@ from lightcurvedb.core.cones import EDGE_DEG, angular_separation_deg, check_cone
 from lightcurvedb.core.extensions import q3c_cones
 from lightcurvedb.models import MissionCatalog, Target, TargetAlias
 
-__all__ = ["CONE_COLUMNS", "cone_search", "find_target", "parse_center", "parse_radius"]
+__all__ = ["CONE_COLUMNS", "cone_search", "find_target", "list_targets", "parse_center",
+           "parse_radius"]
 
 #: The columns of :func:`cone_search`'s table: name -> (dtype, unit).
 _CONE_TYPES = {"target_id": ("i8", None), "catalog": ("U64", None), "name": ("i8", None),
@@ -47,7 +48,7 @@ _CONE_TYPES = {"target_id": ("i8", None), "catalog": ("U64", None), "name": ("i8
                "distance": ("f8", u.deg)}
 #: The columns of :func:`cone_search`'s table, in order.
 CONE_COLUMNS = tuple(_CONE_TYPES)
-_MAYBE_MISSING = frozenset({"designation", "magnitude", "magnitude_band"})
+_MAYBE_MISSING = frozenset({"designation", "ra", "dec", "magnitude", "magnitude_band"})
 _INT64_MAX = 2**63 - 1
 _SEPARATORS = " \t:_-"
 _SEXAGESIMAL = re.compile(r"[hms:]|\d\s+\d+\s+\d", re.IGNORECASE)
@@ -147,8 +148,9 @@ def parse_center(center: Any) -> tuple[float, float]:
 
     Parameters
     ----------
-    center : SkyCoord, str or (ra, dec)
-        A :class:`~astropy.coordinates.SkyCoord` (any frame, transformed to
+    center : Target, SkyCoord, str or (ra, dec)
+        A :class:`~lightcurvedb.models.Target` with a position, a
+        :class:`~astropy.coordinates.SkyCoord` (any frame, transformed to
         ICRS), a string -- sexagesimal (``"04h19m15.6s -64d03m28s"``,
         ``"04:19:15.6 -64:03:28"``: RA in hours) or two numbers in degrees
         (``"64.815 -64.058"``) -- or a pair of numbers (deg) or angle
@@ -159,6 +161,10 @@ def parse_center(center: Any) -> tuple[float, float]:
     ValueError
         For anything that is not a position on the sky (one line).
     """
+    if isinstance(center, Target):
+        if center.ra is None or center.dec is None:
+            raise ValueError(f"{center.catalog.name} {center.name} has no sky position")
+        return float(center.ra), float(center.dec)
     try:
         if isinstance(center, SkyCoord):
             coord = center.icrs
@@ -234,9 +240,9 @@ def cone_search(session: Session, center: Any, radius: Any, *, catalog: str | No
     astropy.table.Table
         Columns :data:`CONE_COLUMNS`: ``ra``, ``dec`` and ``distance`` in deg,
         ``magnitude`` in mag, ``designation``/``magnitude``/``magnitude_band``
-        masked where unknown. Ordered by distance, then target id; identical
-        on PostgreSQL (with or without q3c) and SQLite. Targets without a
-        position are never returned.
+        masked where unknown (``meta`` holds the centre and radius in deg).
+        Ordered by distance, then target id; identical on PostgreSQL (with or
+        without q3c) and SQLite. Targets without a position are never returned.
 
     Raises
     ------
@@ -251,11 +257,7 @@ def cone_search(session: Session, center: Any, radius: Any, *, catalog: str | No
     stmt = select(Target.id, MissionCatalog.name, Target.name, Target.designation, Target.ra,
                   Target.dec, Target.magnitude, Target.magnitude_band).join(Target.catalog)
     if catalog is not None:
-        known = session.scalar(select(MissionCatalog.name).where(
-            func.lower(MissionCatalog.name) == catalog.lower()))
-        if known is None:
-            raise LookupError(f"no catalog {catalog!r} in the database")
-        stmt = stmt.where(MissionCatalog.name == known)
+        stmt = stmt.where(MissionCatalog.name == _catalog_name(session, catalog))
     if q3c_cones(session.get_bind(Target).dialect):
         stmt = stmt.where(func.q3c_radial_query(Target.ra, Target.dec, ra, dec,
                                                 radius_deg + EDGE_DEG))
@@ -266,9 +268,51 @@ def cone_search(session: Session, center: Any, radius: Any, *, catalog: str | No
                                       np.array([row[5] for row in rows], float))
     hits = sorted(((*row, float(d)) for d, row in zip(distance, rows, strict=True)
                    if d <= radius_deg), key=lambda hit: (hit[-1], hit[0]))[:limit]
-    table = Table(meta={"center_ra": ra, "center_dec": dec, "radius": radius_deg})
-    for index, (name, (dtype, unit)) in enumerate(_CONE_TYPES.items()):
-        values = [hit[index] for hit in hits]
+    return _table(hits, CONE_COLUMNS,
+                  {"center_ra": ra, "center_dec": dec, "radius": radius_deg})
+
+
+def list_targets(session: Session, *, catalog: str | None = None,
+                 limit: int | None = None) -> Table:
+    """Return targets as a table: the columns of :func:`cone_search` but ``distance``.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+        Where to read.
+    catalog : str, optional
+        Only this mission catalog (any case).
+    limit : int, optional
+        At most this many rows.
+
+    Returns
+    -------
+    astropy.table.Table
+        Ordered by catalog and number; ``meta["total"]`` counts every target
+        the filter selects (the table may hold fewer, see ``limit``).
+    """
+    stmt = select(Target.id, MissionCatalog.name, Target.name, Target.designation, Target.ra,
+                  Target.dec, Target.magnitude, Target.magnitude_band).join(Target.catalog)
+    if catalog is not None:
+        stmt = stmt.where(MissionCatalog.name == _catalog_name(session, catalog))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = session.execute(stmt.order_by(MissionCatalog.name, Target.name).limit(limit)).all()
+    return _table(rows, CONE_COLUMNS[:-1], {"total": total})
+
+
+def _catalog_name(session: Session, catalog: str) -> str:
+    known = {name.lower(): name for name in session.scalars(select(MissionCatalog.name))}
+    if catalog.lower() not in known:
+        listed = ", ".join(sorted(known.values())) or "none"
+        raise LookupError(f"no catalog {catalog!r} in the database (catalogs: {listed})")
+    return known[catalog.lower()]
+
+
+def _table(rows: Sequence[Sequence[Any]], names: Sequence[str], meta: dict[str, Any]) -> Table:
+    table = Table(meta=meta)
+    for index, name in enumerate(names):
+        dtype, unit = _CONE_TYPES[name]
+        values = [row[index] for row in rows]
         data = np.array([("" if dtype[0] == "U" else 0) if value is None else value
                          for value in values], dtype=dtype)
         if name in _MAYBE_MISSING:

@@ -60,6 +60,7 @@ __all__ = [
     "find_spoc_files",
     "load_lightcurves",
     "load_paths",
+    "record_position",
     "read_spoc_lightcurve",
     "store_spoc_lightcurve",
 ]
