@@ -20,10 +20,10 @@ the parser imports neither astropy nor the models.
 from __future__ import annotations
 
 import argparse
-import sys
+import io
 from typing import TYPE_CHECKING, Any
 
-from lightcurvedb._clitools import add_command, add_group, run_in_session
+from lightcurvedb._clitools import add_command, add_group, require_schema, run_in_session
 
 if TYPE_CHECKING:
     from astropy.table import Table
@@ -38,7 +38,9 @@ _FORMATS = {"text": None, "csv": "ascii.csv", "ecsv": "ascii.ecsv"}
 
 def _print_table(table: Table, fmt: str, empty: str) -> None:
     if fmt != "text":
-        table.write(sys.stdout, format=_FORMATS[fmt])
+        out = io.StringIO()
+        table.write(out, format=_FORMATS[fmt])
+        print(out.getvalue(), end="" if out.getvalue().endswith("\n") else "\n")
     elif len(table) == 0:
         print(empty)
     else:
@@ -94,6 +96,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     def work(session: Session) -> int:
         from lightcurvedb.sky import list_targets
 
+        require_schema(session)
         table = list_targets(session, catalog=args.catalog, limit=args.limit)
         _print_table(table, args.format, "no targets in the database")
         if args.format == "text" and len(table) < table.meta["total"]:
@@ -116,6 +119,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         from lightcurvedb.models import DataSet
         from lightcurvedb.sky import find_target
 
+        require_schema(session)
         target = find_target(session, " ".join(args.name), catalog=args.catalog)
         count = session.scalar(select(func.count()).select_from(DataSet)
                                .where(DataSet.target_id == target.id)) or 0
@@ -153,6 +157,7 @@ def cmd_cone(args: argparse.Namespace) -> int:
     def work(session: Session) -> int:
         from lightcurvedb.sky import cone_search
 
+        require_schema(session)
         table = cone_search(session, _center(session, args.center), radius,
                             catalog=args.catalog, limit=args.limit)
         _print_table(table, args.format,
