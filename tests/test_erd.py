@@ -156,7 +156,7 @@ def test_every_foreign_key_is_a_relationship(parsed) -> None:
             parent = by_table[constraint.referred_table.name]
             label = ", ".join(column.name for column in constraint.columns)
             expected.add((parent, name, label))
-    assert len(expected) == 16   # with FITSFrame.instrument_id (the frame's detector)
+    assert len(expected) == 17   # with FITSFrame.instrument_id and TargetAlias.target_id
     assert set(relationships) == expected
     assert len(relationships) == len(expected)  # no line drawn twice
 

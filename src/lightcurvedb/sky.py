@@ -148,7 +148,7 @@ def parse_center(center: Any) -> tuple[float, float]:
 
     Parameters
     ----------
-    center : Target, SkyCoord, str or (ra, dec)
+    center : Target, SkyCoord, str or tuple
         A :class:`~lightcurvedb.models.Target` with a position, a
         :class:`~astropy.coordinates.SkyCoord` (any frame, transformed to
         ICRS), a string -- sexagesimal (``"04h19m15.6s -64d03m28s"``,
@@ -226,7 +226,7 @@ def cone_search(session: Session, center: Any, radius: Any, *, catalog: str | No
     ----------
     session : sqlalchemy.orm.Session
         Where to look.
-    center : SkyCoord, str or (ra, dec)
+    center : Target, SkyCoord, str or tuple
         As :func:`parse_center` takes it.
     radius : float, Quantity or str
         As :func:`parse_radius` takes it (a bare number is degrees).

@@ -77,8 +77,12 @@ def cone_window(ra_column: _Column, dec_column: _Column, ra: float, dec: float,
     ----------
     ra_column, dec_column : column expression
         Columns holding RA in [0, 360) and Dec in degrees.
-    ra, dec, radius_deg : float
-        The cone (deg), as checked by :func:`check_cone`.
+    ra : float
+        The cone's centre RA (deg), as :func:`check_cone` returns it.
+    dec : float
+        The cone's centre Dec (deg).
+    radius_deg : float
+        The cone's radius (deg).
     """
     band = dec_column.between(dec - radius_deg - EDGE_DEG, dec + radius_deg + EDGE_DEG)
     if abs(dec) + radius_deg >= 90.0:

@@ -151,8 +151,8 @@ class Target(Base):
     :attr:`designation`; :attr:`name` then holds a number derived from it
     (see :func:`lightcurvedb.radio.targets.designation_number`).
 
-    A target may carry its sky position: :attr:`ra`/:attr:`dec` (ICRS, deg) at
-    :attr:`epoch`, with proper motion where its catalog gives it, and a
+    A target may carry its sky position: ``ra``/``dec`` (ICRS, deg) at
+    ``epoch``, with proper motion where its catalog gives it, and a
     magnitude; :attr:`coord` returns it as a :class:`~astropy.coordinates.SkyCoord`
     and :func:`lightcurvedb.cone_search` finds targets around a position. The
     TESS loader fills them from a SPOC file's ``RA_OBJ``, ``DEC_OBJ``, ``PMRA``,
@@ -179,11 +179,11 @@ class Target(Base):
                         "their objects (e.g. ``NVSS J123456.7+420312``); unique per catalog.")
 
     ra: Mapped[float | None] = mapped_column(
-        Double, doc="Right ascension (deg, ICRS) at :attr:`epoch`, in [0, 360).")
+        Double, doc="Right ascension (deg, ICRS) at ``epoch``, in [0, 360).")
     dec: Mapped[float | None] = mapped_column(
-        Double, doc="Declination (deg, ICRS) at :attr:`epoch`, in [-90, 90].")
+        Double, doc="Declination (deg, ICRS) at ``epoch``, in [-90, 90].")
     epoch: Mapped[float | None] = mapped_column(
-        Double, doc="Epoch of :attr:`ra`/:attr:`dec` as a Julian year (e.g. 2000.0); NULL "
+        Double, doc="Epoch of ``ra``/``dec`` as a Julian year (e.g. 2000.0); NULL "
                     "when the source does not say.")
     pm_ra: Mapped[float | None] = mapped_column(
         Double, doc="Proper motion in RA, μ_α cos δ (mas/yr).")

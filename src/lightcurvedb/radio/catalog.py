@@ -335,8 +335,10 @@ def cone_search(session: Session, ra: float, dec: float, radius_deg: float) -> l
     Parameters
     ----------
     session : sqlalchemy.orm.Session
-    ra, dec : float
-        Centre (deg, ICRS); RA is taken modulo 360.
+    ra : float
+        Centre's right ascension (deg, ICRS), taken modulo 360.
+    dec : float
+        Centre's declination (deg, ICRS).
     radius_deg : float
         Radius (deg), in (0, 180].
 
