@@ -193,3 +193,18 @@ def test_an_alias_names_one_target_and_goes_with_it(session, sky):
     left = session.scalar(sa.select(sa.func.count()).select_from(TargetAlias)
                           .where(TargetAlias.target_id == star_id))
     assert left == 0
+
+
+def test_catalog_position_columns():
+    from lightcurvedb.loaders.catalog_targets import DESI_POSITIONS, position_columns
+
+    assert position_columns(None) == {}
+    assert position_columns("DESI") == DESI_POSITIONS
+    assert set(DESI_POSITIONS) == {"TARGET_RA", "TARGET_DEC", "REF_EPOCH", "PMRA", "PMDEC"}
+    assert position_columns("RA=ra, DEC=dec") == {"RA": "ra", "DEC": "dec"}
+    for bad, message in (("RA", "positions 'RA': expected 'desi' or COLUMN=attribute"),
+                         ("RA=ra,GMAG=mag", "positions: unknown target attribute(s) mag"),
+                         ("RA=ra", "positions: ra and dec go together")):
+        with pytest.raises(ValueError) as error:
+            position_columns(bad)
+        assert str(error.value).startswith(message)
