@@ -173,7 +173,7 @@ LAYOUT = CitusLayout(
         DistributedTable("radio.photometry", "source_id", _RADIO),
     ),
     reference=frozenset({
-        "mission", "mission_catalog", "target", "instrument", "photometric_source",
+        "mission", "mission_catalog", "target", "target_alias", "instrument", "photometric_source",
         "processing_method", "fits_frame", "catalog_validation",
         "radio.images", "radio.ms_index", "radio.mosaics", "radio.caltables", "radio.sources",
         "radio.ese_candidates",
