@@ -45,6 +45,12 @@ from lightcurvedb.erd import mermaid_erd  # noqa: E402
 import lightcurvedb.missions  # noqa: E402, F401
 import lightcurvedb.radio  # noqa: E402, F401
 import lightcurvedb.rbh1  # noqa: E402, F401
+from lightcurvedb.missions.registry import register_missions  # noqa: E402
+
+# Installed mission plugins too (e.g. the downstream example's lcdb_kepler): the
+# tutorial's figures run migrations and queries, which import them, after
+# autodoc has run.
+register_missions()
 
 # -- Project -----------------------------------------------------------------
 
@@ -61,6 +67,7 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.viewcode",
     "sphinxcontrib.mermaid",
+    "matplotlib.sphinxext.plot_directive",
 ]
 # No sphinx.ext.intersphinx: builds run offline, and an unreachable inventory
 # would be a warning (an error under -W). References to numpy, astropy and
@@ -107,6 +114,18 @@ if _MERMAID_DIST:
                            "mermaid.esm.min.mjs (expected node_modules/mermaid/dist)")
     # Resolved relative to _static/ of the built site; see _copy_local_mermaid.
     mermaid_use_local = "mermaid/mermaid.esm.min.mjs"
+
+# -- plot directive ----------------------------------------------------------
+# lightcurves_tutorial.rst draws its figures at build time from a demo database
+# in a temporary directory (removed by the page's last block). The directive
+# writes the images and the code it ran under the build directory only.
+
+plot_include_source = True
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_formats = [("png", 100)]
+plot_pre_code = ""              # each page imports what it uses
+plot_rcparams = {"figure.dpi": 100, "savefig.bbox": "tight"}
 
 # -- HTML --------------------------------------------------------------------
 
