@@ -119,6 +119,30 @@ class Mission(Base):
         result = (np.asarray(days) * u.day).to_value(u.Unit(self.time_unit))
         return float(result) if np.ndim(result) == 0 else result
 
+    def register_time_format(self) -> str:
+        """Register the mission's times as an astropy time format; return its name.
+
+        The format, named :attr:`time_format_name`, counts :attr:`time_unit`
+        from :attr:`time_epoch` in :attr:`time_epoch_scale`, so afterwards
+        ``Time(values, format=name)`` reads stored mission times (for TESS,
+        ``Time(1325.29, format="btjd")``). Registering again, or a format astropy
+        already knows with the same meaning (lightkurve's ``btjd``), is fine.
+        See :func:`lightcurvedb.lc.timefmt.time_format`.
+
+        Returns
+        -------
+        str
+            The format name.
+
+        Raises
+        ------
+        ValueError
+            If astropy already has a format of that name meaning other times.
+        """
+        from lightcurvedb.lc.timefmt import time_format
+
+        return time_format(self)
+
 
 
 class MissionCatalog(Base):
