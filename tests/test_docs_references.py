@@ -8,6 +8,7 @@ their names are checked here by importing them.
 
 from __future__ import annotations
 
+import builtins
 import importlib
 import pathlib
 import re
@@ -15,7 +16,7 @@ import re
 import pytest
 
 DOCS = pathlib.Path(__file__).resolve().parent.parent / "docs"
-PAGES = ["migrating_from_kavli.rst", "lightcurves_tutorial.rst"]
+PAGES = ["migrating_from_kavli.rst", "lightcurves_tutorial.rst", "targets.rst"]
 ROLE = re.compile(r":(?:py:)?(class|func|meth|attr|data|mod|exc):`([^`]+)`")
 
 
@@ -30,6 +31,8 @@ def _targets(page: str) -> list[str]:
 
 
 def _resolve(name: str) -> object:
+    if "." not in name and hasattr(builtins, name):
+        return getattr(builtins, name)               # :class:`LookupError`
     parts = name.split(".")
     for cut in range(len(parts), 0, -1):
         try:
