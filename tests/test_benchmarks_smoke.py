@@ -209,3 +209,23 @@ def test_raw_copy_encoders_round_trip_through_postgres(fresh_postgres_url: URL,
         for (value,), i in zip(got, np.argsort(ints), strict=True):
             assert value.dtype == np.float64
             np.testing.assert_array_equal(value, arrays[i])
+
+
+def test_bench_loaders(fresh_postgres_url: URL, tmp_path: Path) -> None:
+    report = _run("bench_loaders.py", "--files", "4", "--cadences", "50", "--jobs", "2",
+                  "--batch-size", "3", "--url",
+                  fresh_postgres_url.render_as_string(hide_password=False),
+                  json_path=tmp_path / "loaders.json")
+    assert report["verified"] is True
+    assert _paths(report) == {
+        (backend, "tess", "load"): {"raw_astropy_read", "load_tess", "load_tess_jobs1", "rerun"}
+        for backend in ("postgresql", "sqlite")}
+    for r in report["results"]:
+        assert r["rows"] == r["verified_rows"] == 4   # files, counted in the database
+        assert r["rows_per_s"] > 0 and r["payload_bytes"] > 4 * 2880
+    _check_ratios(report)
+    assert {(c["backend"], c["check"]) for c in report["targets"]} == {
+        (backend, check) for backend in ("postgresql", "sqlite")
+        for check in ("load_tess vs raw read", "rerun time vs load time")}
+    assert [row["files"] for row in report["rss"]] == [2, 4]
+    assert all(row["peak_rss_mib"] > 0 for row in report["rss"])
