@@ -1,4 +1,4 @@
-"""Migration 0010: ``loaded_file`` (files loaders wrote, by name and hash) comes and goes.
+"""Migration 0010: ``loaded_file`` (files loaders wrote, by name and hash) and ``ix_target_name``.
 
 The table is new, so upgrading keeps every existing row by construction; these
 tests check that the migrated schema is the models' (no drift), that the
@@ -43,8 +43,11 @@ def test_upgrade_creates_loaded_file_matching_the_model(empty_database_url):
             assert compare_metadata(MigrationContext.configure(connection, opts=options),
                                     options["target_metadata"]) == []
             indexes = {i["name"] for i in sa.inspect(connection).get_indexes("loaded_file")}
+            target_indexes = {i["name"]: i["column_names"]
+                              for i in sa.inspect(connection).get_indexes("target")}
         assert {"ix_loaded_file_sha256", "ix_loaded_file_target_id",
                 "ix_loaded_file_observation_id"} <= indexes
+        assert target_indexes["ix_target_name"] == ["name"]   # a look-up by TIC id alone
     finally:
         engine.dispose()
 
@@ -79,6 +82,9 @@ def test_downgrade_drops_only_loaded_file(empty_database_url):
         after = _tables(engine)
         migrations.downgrade(engine, "0009")
         assert _tables(engine) == after - {"loaded_file"}
+        with engine.connect() as connection:
+            assert "ix_target_name" not in {
+                i["name"] for i in sa.inspect(connection).get_indexes("target")}
         migrations.upgrade(engine)
         assert _tables(engine) == after
     finally:

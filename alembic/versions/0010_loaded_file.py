@@ -1,4 +1,4 @@
-"""Files loaders have written, by name and content hash: ``loaded_file``.
+"""Files loaders have written, by name and content hash: ``loaded_file``; ``ix_target_name``.
 
 One row per file a loader wrote (the TESS SPOC loader first), in the same
 transaction as the file's rows: the loader name, the file's name without
@@ -8,6 +8,10 @@ deleted with either). A re-run skips a recorded hash without reading arrays
 and refuses a recorded name whose content changed. Databases loaded before
 this revision have no records: their files are compared array by array once,
 then recorded.
+
+Also ``ix_target_name``: seed 004's first usage example looks a target up by
+its number alone (``filter_by(name=TIC)``), which the ``(catalog_id, name)``
+key cannot serve; without it that look-up scans the target table.
 
 Revision ID: 0010
 Revises: 0009
@@ -52,9 +56,11 @@ def upgrade() -> None:
     )
     for column in INDEXED:
         op.create_index(f"ix_{TABLE}_{column}", TABLE, [column])
+    op.create_index("ix_target_name", "target", ["name"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_target_name", table_name="target")
     for column in INDEXED:
         op.drop_index(f"ix_{TABLE}_{column}", table_name=TABLE)
     op.drop_table(TABLE)

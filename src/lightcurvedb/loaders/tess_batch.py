@@ -32,7 +32,6 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
-from lightcurvedb.bulk import BulkLoadError, copy_rows
 from lightcurvedb.loaders.loaded import (
     changed_reason,
     file_key,
@@ -137,6 +136,7 @@ def _existing_pairs(session: Session, pairs: set[tuple[int, int]]) -> set[tuple[
 
 def _dataset_ids(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     """Write the light curves and return their ids, in order."""
+    from lightcurvedb.bulk import copy_rows  # lightcurvedb.bulk imports the loaders package
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         ids = session.execute(text(
@@ -152,6 +152,7 @@ def _dataset_ids(session: Session, rows: list[dict[str, Any]]) -> list[int]:
 
 def _bulk_write(session: Session, fast: list[tuple[int, SpocLightCurve, int, int]],
                 source_id: int, method_id: int) -> None:
+    from lightcurvedb.bulk import copy_rows
     from lightcurvedb.loaders.tess import FLUX_UNIT
 
     connection = session.connection()
@@ -242,6 +243,8 @@ def write_spoc_batch(session: Session, lcs: Sequence[SpocLightCurve]
         same content hash, or identical rows), or why the file was refused
         (nothing of it written).
     """
+    from lightcurvedb.bulk import BulkLoadError
+
     outcomes: dict[int, bool | LoaderError] = {}
     known = recorded_names(session, LOADER, [lc.sha256 for lc in lcs])
     todo: list[tuple[int, SpocLightCurve]] = []
