@@ -7,8 +7,9 @@
   the progress bar counts only the files left to load, so a resumed run shows
   what is left;
 * the other files are parsed into plain records by ``parse`` (a module-level
-  function, so it can run in a worker process), ``jobs`` at a time, with a
-  bounded number in flight so memory does not grow with the number of files;
+  function, so it can run in a worker process), ``jobs`` at a time, while the
+  main process writes the previous batch; at most ``batch_size`` plus a few
+  per worker are in flight, so memory does not grow with the number of files;
 * records are handed to ``write_batch`` ``batch_size`` at a time (which writes
   them in one go and says per file what happened), then ``after_batch`` runs
   (``load_paths`` commits there, which makes a long load resumable).
@@ -198,7 +199,9 @@ def run_batched(session: Session, files: Sequence[pathlib.Path], *, loader: str,
             bar.advance(len(outcomes))
 
         with _pool(jobs) as pool:
-            for item in _prepared(pool, files, recorded, parse, jobs * _IN_FLIGHT_PER_JOB):
+            # a batch being written and the next one being parsed meanwhile
+            in_flight = batch_size + jobs * _IN_FLIGHT_PER_JOB
+            for item in _prepared(pool, files, recorded, parse, in_flight):
                 if item.error is not None:
                     fail(item.path, item.error)
                     if file_key(item.path) not in recorded:
