@@ -26,6 +26,11 @@ and CCD, ``--cadences`` rows each). Measured, per backend, in files per second:
     hashed (SHA-256 of its bytes) and skipped; "vs load" is its time over the
     first load's.
 
+The RBH-1 loaders are measured the same way (``--rbh1-scale``; see
+``_bench_rbh1.py``): zones 0-1 (``lcdb load rbh1``) and its re-run against
+reading every HDU's data, and the zone-2 spaxel extraction against reading
+the s3d cubes.
+
 Every load is verified: the database holds 2 light curves, one time array,
 one flag array and one ``loaded_file`` record per file, and a re-run loads
 nothing. With ``--rss`` (default on) ``lcdb load tess`` itself runs as a
@@ -47,6 +52,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+import _bench_rbh1
 import _common
 import numpy as np
 from _common import Bench, BenchmarkError, Result
@@ -190,6 +196,9 @@ def main(argv: list[str] | None) -> int:
                         help=f"files per batch (default {DEFAULT_BATCH_SIZE})")
     parser.add_argument("--no-rss", dest="rss", action="store_false",
                         help="skip the peak-RSS runs of lcdb load tess")
+    parser.add_argument("--rbh1-scale", type=int, default=1,
+                        help="RBH-1 set of N x (6 flc, 4 drc, 2 cal, 2 x1d, 2 s3d) files "
+                             "(default 1; 0 skips the RBH-1 loaders)")
     _common.add_common_arguments(parser)
     args = parser.parse_args(argv)
     if args.files < 2 or args.cadences < 1:
@@ -207,19 +216,23 @@ def main(argv: list[str] | None) -> int:
         print(f"generated {len(files)} SPOC files ({payload / 1e6:,.0f} MB) in "
               f"{time.perf_counter() - start:.1f} s; load_tess jobs = "
               f"{default_jobs(len(files)) if args.jobs is None else args.jobs}")
+        rbh1 = _bench_rbh1.make_set(directory / "rbh1", args.rbh1_scale) \
+            if args.rbh1_scale > 0 else None
         with _common.database_urls(args) as urls:
             for backend, url in urls.items():
                 with Bench.open(url) as bench:
                     results += run_backend(bench, args, files, payload)
                     databases[backend] = _common.database_info(bench.engine)
                     empty(bench)
+                    if rbh1 is not None:
+                        results += _bench_rbh1.run_backend(bench, rbh1)
         if args.rss:
             for part in (files[:len(files) // 2], files):
                 kib, seconds = peak_rss(part, args.jobs, args.batch_size, directory)
                 rss.append({"files": len(part), "peak_rss_mib": kib / 1024,
                             "seconds": seconds})
-    title = (f"lcdb load tess: {args.files:,} SPOC files x {args.cadences:,} cadences; "
-             "rows = files, MB = 10^6 file bytes")
+    title = (f"lcdb load tess: {args.files:,} SPOC files x {args.cadences:,} cadences; RBH-1: "
+             f"{args.rbh1_scale} x 16 files; rows = files, MB = 10^6 file bytes")
     _common.fill_ratios(results)
     _common.print_table(title, results)
     checks = []

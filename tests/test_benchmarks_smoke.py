@@ -213,16 +213,20 @@ def test_raw_copy_encoders_round_trip_through_postgres(fresh_postgres_url: URL,
 
 def test_bench_loaders(fresh_postgres_url: URL, tmp_path: Path) -> None:
     report = _run("bench_loaders.py", "--files", "4", "--cadences", "50", "--jobs", "2",
-                  "--batch-size", "3", "--url",
+                  "--batch-size", "3", "--rbh1-scale", "1", "--url",
                   fresh_postgres_url.render_as_string(hide_password=False),
                   json_path=tmp_path / "loaders.json")
     assert report["verified"] is True
-    assert _paths(report) == {
-        (backend, "tess", "load"): {"raw_astropy_read", "load_tess", "load_tess_jobs1", "rerun"}
-        for backend in ("postgresql", "sqlite")}
+    paths = {"tess": {"raw_astropy_read", "load_tess", "load_tess_jobs1", "rerun"},
+             "rbh1": {"raw_rbh1_read", "rbh1_zones01", "rbh1_rerun"},
+             "spaxels": {"raw_cube_read", "spaxels"}}
+    assert _paths(report) == {(backend, workload, "load"): names
+                              for backend in ("postgresql", "sqlite")
+                              for workload, names in paths.items()}
+    files = {"tess": 4, "rbh1": 16, "spaxels": 2}   # SPOC files; RBH-1 set; its s3d cubes
     for r in report["results"]:
-        assert r["rows"] == r["verified_rows"] == 4   # files, counted in the database
-        assert r["rows_per_s"] > 0 and r["payload_bytes"] > 4 * 2880
+        assert r["rows"] == r["verified_rows"] == files[r["workload"]]
+        assert r["rows_per_s"] > 0 and r["payload_bytes"] > r["rows"] * 2880
     _check_ratios(report)
     assert {(c["backend"], c["check"]) for c in report["targets"]} == {
         (backend, check) for backend in ("postgresql", "sqlite")
