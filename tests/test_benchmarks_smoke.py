@@ -256,4 +256,4 @@ def test_bench_queries(fresh_postgres_url: URL, tmp_path: Path) -> None:
         assert queries["quality_flags"]["rows"] == 5     # one flag per point
         assert queries["sector_bulk_read"]["rows"] == r["lightcurves"] // 2
         assert all(q["ms"] > 0 for q in queries.values())
-    assert report["defects"] == []   # below 10,000 light curves scans are not judged
+    assert report["defects"] == []   # below 100,000 light curves scans are not judged
