@@ -1,11 +1,15 @@
 """Load TESS SPOC light-curve files (``*_lc.fits``, ``*_fast-lc.fits``) into the core schema.
 
 Each file is parsed into plain values and validated first
-(:func:`read_spoc_lightcurve`), then written inside its own SAVEPOINT
-(:func:`store_spoc_lightcurve`): Target (TIC), TESSObservation (sector, cadence,
-CCD; ``CADENCENO`` as cadence reference), TargetSpecificTime (BJD, TDB), SAP
-and PDCSAP DataSets linked by lineage, and a TESSQualityFlagArray. See
-:doc:`/loading_tess` for what is read and written and how failures are handled.
+(:func:`read_spoc_lightcurve`, in worker processes with ``jobs``), then
+written a batch at a time (:func:`~lightcurvedb.loaders.tess_batch.write_spoc_batch`:
+one bulk write per table, a file that fails is left out or written alone in
+its own SAVEPOINT by :func:`store_spoc_lightcurve`): Target (TIC),
+TESSObservation (sector, cadence, CCD; ``CADENCENO`` as cadence reference),
+TargetSpecificTime (BJD, TDB), SAP and PDCSAP DataSets linked by lineage, a
+TESSQualityFlagArray and the file's LoadedFile record (name and content hash:
+re-runs skip it without reading it). See :doc:`/loading_tess` for what is read
+and written and how failures are handled.
 """
 
 from __future__ import annotations
