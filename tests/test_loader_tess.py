@@ -228,12 +228,21 @@ def test_loading_twice_skips_and_changes_nothing(session, good_dir, good_files):
 def test_same_file_with_different_data_is_refused(session, good_files, tmp_path):
     load_lightcurves(session, good_files[:1], progress=False)
     before = counts(session)
+    # the same name with other content: refused by its hash, before its arrays are read
     changed = write_spoc_lightcurve(tmp_path, tic_id=A, sector=1, camera=1, ccd=1,
                                     n_cadences=400, seed=99)
-    report = load_lightcurves(session, [changed], progress=False)
-    [(path, reason)] = report.failures
-    assert path == changed
-    assert reason.startswith("already loaded with different data (times, SAP flux, PDCSAP flux")
+    assert changed.name == good_files[0].name
+    # another name for the same target and observation: compared array by array
+    renamed = changed.rename(tmp_path / "renamed_lc.fits")
+    changed = write_spoc_lightcurve(tmp_path, tic_id=A, sector=1, camera=1, ccd=1,
+                                    n_cadences=400, seed=99)
+    report = load_lightcurves(session, [changed, renamed], progress=False)
+    assert report.failed == [changed, renamed]
+    (_, by_hash), (_, by_rows) = report.failures
+    assert by_hash.startswith("changed since it was loaded (sha256 ")
+    assert by_hash.endswith("now); the loaded rows are kept, not overwritten")
+    assert by_rows.startswith("already loaded with different data (times, SAP flux, "
+                              "PDCSAP flux")
     assert counts(session) == before
     *_, sap, _, _ = rows_of(session, good_files[0])
     np.testing.assert_array_equal(sap.values, columns(good_files[0])["SAP_FLUX"])

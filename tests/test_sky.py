@@ -208,3 +208,32 @@ def test_catalog_position_columns():
         with pytest.raises(ValueError) as error:
             position_columns(bad)
         assert str(error.value).startswith(message)
+
+
+def test_tess_loads_fill_a_missing_position_and_keep_a_stored_one(session, tmp_path):
+    from astropy.io import fits
+
+    from lightcurvedb.loaders.tess import load_lightcurves
+    from lightcurvedb.testing.fits import write_spoc_lightcurve
+
+    _, tic = ensure_tess_mission(session)
+    bare = Target(catalog=tic, name=700000001)                      # known, no position
+    placed = Target(catalog=tic, name=700000002, ra=10.0, dec=20.0)  # known, placed
+    session.add_all([bare, placed])
+    session.flush()
+    paths = [write_spoc_lightcurve(tmp_path, tic_id=n, sector=7, camera=1, ccd=1, n_cadences=40,
+                                   ra=ra, dec=dec, tessmag=11.5, pm_ra=3.0, pm_dec=-4.0)
+             for n, ra, dec in ((700000001, 200.5, -45.25), (700000002, 30.0, 40.0),
+                                (700000003, 1.5, 2.5))]
+    report = load_lightcurves(session, paths, progress=False)
+    assert len(report.loaded) == 3, report.failures
+    session.expire_all()
+    got = {t.name: (t.ra, t.dec, t.pm_ra, t.pm_dec, t.magnitude)
+           for t in session.scalars(sa.select(Target).where(Target.name >= 700000001))}
+    headers = {n: fits.getheader(p) for n, p in zip((700000001, 700000002, 700000003), paths,
+                                                   strict=True)}
+    for n in (700000001, 700000003):                   # filled from the header
+        h = headers[n]
+        assert got[n] == (h["RA_OBJ"], h["DEC_OBJ"], h["PMRA"], h["PMDEC"], h["TESSMAG"])
+    assert got[700000002][:2] == (10.0, 20.0)          # the stored position is kept
+    assert got[700000002][4] == headers[700000002]["TESSMAG"]   # the missing magnitude filled

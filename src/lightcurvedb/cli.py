@@ -221,6 +221,16 @@ def _cmd_repoint(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def _cmd_load_tess(args: argparse.Namespace) -> int:
     # astropy.io.fits: import only when used
     from lightcurvedb.loaders.tess import find_spoc_files, load_paths
@@ -228,7 +238,8 @@ def _cmd_load_tess(args: argparse.Namespace) -> int:
     files = find_spoc_files(args.paths)   # an empty directory fails before migrating
     with _engine(args) as engine:
         migrations.upgrade(engine)
-        report = load_paths(engine, files, progress=args.progress, strict=args.strict)
+        report = load_paths(engine, files, progress=args.progress, strict=args.strict,
+                            jobs=args.jobs, batch_size=args.batch_size)
     print(report.render())
     return 0 if report.ok else 1
 
@@ -324,6 +335,12 @@ def build_parser() -> argparse.ArgumentParser:
                            help="do not show a progress bar on stderr")
     load_tess.add_argument("--strict", action="store_true",
                            help="stop at the first file that fails and commit nothing")
+    load_tess.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+                           help="worker processes reading files while the main one writes "
+                                "(default: the usable cores, at most 8; 1 for a few files)")
+    load_tess.add_argument("--batch-size", type=_positive_int, default=32, metavar="N",
+                           help="files written and committed together (default 32); a re-run "
+                                "skips committed files by their recorded hash")
     load_rbh1 = add_command(load_commands, "rbh1", "load an RBH-1 directory of HST WFC3 and "
                              "JWST NIRSpec files into zones 0-1; exit status 1 if any file "
                              "failed or a directory holds none", _cmd_load_rbh1, common)

@@ -12,7 +12,7 @@ Two renderings of the same tables and foreign keys:
 
     from lightcurvedb.erd import graphviz_erd, mermaid_erd
     print(graphviz_erd(area="core"))          # dot -Tsvg > core.svg
-    print(mermaid_erd())                      # the fourteen core tables
+    print(mermaid_erd())                      # the fifteen core tables
 
 Both are deterministic: the same tables always give the same text.
 """

@@ -3,7 +3,7 @@
 ::
 
     from lightcurvedb.erd import mermaid_erd
-    print(mermaid_erd())                      # the fourteen core tables
+    print(mermaid_erd())                      # the fifteen core tables
 
 The output is `mermaid <https://mermaid.js.org/syntax/entityRelationshipDiagram.html>`_
 ``erDiagram`` text: one entity per table, one attribute per column and one

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from astropy.io import fits
 
-from lightcurvedb.loaders.fitsfile import read_fits
+from lightcurvedb.loaders.fitsfile import FitsContent, read_fits
 from lightcurvedb.loaders.products import NOT_SPOC, SPOC_COLUMNS, header_facts, identify
 from lightcurvedb.loaders.report import LoaderError, with_compressed
 from lightcurvedb.missions.tess import CADENCES_SECONDS
@@ -70,6 +70,12 @@ class SpocLightCurve:
         The target's position and magnitude from the primary header
         (:func:`read_position`): :class:`~lightcurvedb.models.Target` attribute
         names to values, only those the file gives.
+    sha256 : str
+        SHA-256 (hex) of the file's uncompressed bytes
+        (:attr:`FitsContent.sha256 <lightcurvedb.loaders.fitsfile.FitsContent.sha256>`),
+        recorded at load time so a re-run skips the file without reading it.
+    size_bytes : int
+        Size of the file on disk.
     """
 
     path: pathlib.Path
@@ -89,6 +95,8 @@ class SpocLightCurve:
     aperture: npt.NDArray[np.int32]
     pdc_method: str | None = None
     position: dict[str, Any] = field(default_factory=dict)
+    sha256: str = ""
+    size_bytes: int = 0
 
     @property
     def barycentric_julian_dates(self) -> FloatArray:
@@ -184,7 +192,7 @@ def _column(path: pathlib.Path, data: fits.FITS_rec, name: str, kinds: str,
     return array.astype(dtype)
 
 
-def _parse(path: pathlib.Path, hdul: fits.HDUList) -> SpocLightCurve:
+def _parse(path: pathlib.Path, hdul: fits.HDUList, content: FitsContent) -> SpocLightCurve:
     names = [hdu.name for hdu in hdul]
     for extname in ("LIGHTCURVE", "APERTURE"):
         if extname not in names:
@@ -233,7 +241,8 @@ def _parse(path: pathlib.Path, hdul: fits.HDUList) -> SpocLightCurve:
         pdcsap_flux=floats["PDCSAP_FLUX"], pdcsap_flux_err=floats["PDCSAP_FLUX_ERR"],
         quality=ints["QUALITY"], aperture=np.asarray(aperture.data, dtype=np.int32),
         pdc_method=None if method is None else str(method).strip(),
-        position=read_position(path, primary))
+        position=read_position(path, primary), sha256=content.sha256,
+        size_bytes=content.size_bytes)
 
 
 def refuse_other_products(path: pathlib.Path, hdul: fits.HDUList) -> None:
@@ -283,5 +292,5 @@ def read_spoc_lightcurve(path: str | os.PathLike[str]) -> SpocLightCurve:
         numbers that do not increase.
     """
     path = pathlib.Path(path)
-    return read_fits(path, lambda hdul, _content: _parse(path, hdul),
+    return read_fits(path, lambda hdul, content: _parse(path, hdul, content),
                      check=lambda hdul: refuse_other_products(path, hdul))

@@ -197,7 +197,10 @@ class Target(Base):
     catalog_id: Mapped[int] = mapped_column(
         ForeignKey("mission_catalog.id", ondelete="CASCADE"),
         doc="The :class:`MissionCatalog` the target belongs to.")
-    name: Mapped[int] = mapped_column(BigInteger, doc="Catalog number, e.g. the TIC id.")
+    name: Mapped[int] = mapped_column(
+        BigInteger, index=True,
+        doc="Catalog number, e.g. the TIC id (indexed alone too: a look-up by TIC id "
+            "names no catalog).")
     designation: Mapped[str | None] = mapped_column(
         String(64), doc="Catalog designation for catalogs that name rather than number "
                         "their objects (e.g. ``NVSS J123456.7+420312``); unique per catalog.")
