@@ -18,6 +18,7 @@ from lightcurvedb.bulk._rows import (
     DEFAULT_CHUNK_BYTES,
     DEFAULT_CHUNK_ROWS,
     BulkLoadError,
+    BulkValueError,
     PreparedRows,
     chunks,
     prepare,
@@ -25,7 +26,7 @@ from lightcurvedb.bulk._rows import (
 )
 from lightcurvedb.bulk._wire import PostgresWriter, SQLiteWriter, qualified_name
 
-__all__ = ["BulkLoadError", "copy_rows"]
+__all__ = ["BulkLoadError", "BulkValueError", "copy_rows"]
 
 
 def copy_rows(bind: Connection | Engine, model_or_table: Any, rows: Any, *,
@@ -205,5 +206,8 @@ def _write_committing(connection: Connection, writer: PostgresWriter | SQLiteWri
 
 
 def _annotated(err: BulkLoadError, resume_from: int, note: str) -> BulkLoadError:
+    if isinstance(err, BulkValueError):
+        return BulkValueError(err.chunk_index, err.row_index, err.column, err.message,
+                              value=err.value, resume_from=resume_from, note=note)
     return BulkLoadError(err.chunk_index, err.row_index, err.column, err.message,
                          resume_from=resume_from, note=note)

@@ -24,10 +24,12 @@ from lightcurvedb.bulk import _binary
 from lightcurvedb.bulk._sources import MISSING, RawChunk, RowLengthError, Source, open_source
 from lightcurvedb.bulk._sources import _slice_column as slice_column
 from lightcurvedb.bulk._wire import pg_wire_types, polygon_ewkb
+from lightcurvedb.core.column_rules import ColumnRule, column_rule, describe_value
+from lightcurvedb.core.row_checks import first_problem
 from lightcurvedb.core.types import NumpyArray, SkyPolygonType
 
-__all__ = ["BulkLoadError", "Chunk", "ColumnRows", "PreparedRows", "chunks", "prepare",
-           "resolve_table"]
+__all__ = ["BulkLoadError", "BulkValueError", "Chunk", "ColumnRows", "PreparedRows", "chunks",
+           "prepare", "resolve_table"]
 
 #: Default rows per chunk: the DESI seeds' sweet spot for scalar catalog rows.
 DEFAULT_CHUNK_ROWS = 100_000
@@ -85,6 +87,34 @@ class BulkLoadError(ValueError):
         super().__init__(f"bulk load failed{at}: {message}" + (f"; {note}" if note else ""))
 
 
+class BulkValueError(BulkLoadError):
+    """A value its column does not accept, found before anything of its chunk was sent.
+
+    Raised alike on SQLite and PostgreSQL, from the rules of
+    :mod:`lightcurvedb.core.column_rules` (integer ranges, text lengths, NOT
+    NULL, CHECK and enum values, NaN in float columns, array dtypes).
+
+    Parameters
+    ----------
+    chunk_index, row_index, column, message, resume_from, note
+        As for :class:`BulkLoadError`.
+    value : object, optional
+        The offending value.
+
+    Attributes
+    ----------
+    value : object
+        The offending value.
+    """
+
+    def __init__(self, chunk_index: int | None, row_index: int | None, column: str | None,
+                 message: str, *, value: Any = None, resume_from: int | None = None,
+                 note: str = "") -> None:
+        self.value = value
+        super().__init__(chunk_index, row_index, column, message, resume_from=resume_from,
+                         note=note)
+
+
 def resolve_table(model_or_table: Any) -> Table:
     """Return the :class:`~sqlalchemy.Table` of a mapped class (or the table itself)."""
     if isinstance(model_or_table, Table):
@@ -117,6 +147,8 @@ class PreparedRows:
     columnar: bool = False
     #: With ``columnar``: each column's psycopg type name (see :func:`pg_wire_types`).
     wire_types: list[str] | None = None
+    #: What each of ``columns`` accepts (:mod:`lightcurvedb.core.column_rules`).
+    rules: list[ColumnRule] | None = None
 
     @property
     def empty(self) -> bool:
@@ -146,7 +178,8 @@ def prepare(connection: Connection, table: Table, rows: Any, columns: Sequence[s
     wide = {c.name for c in cols if isinstance(c.type, (NumpyArray, LargeBinary, SkyPolygonType))}
     total = 0 if source.exhausted else source.total
     return PreparedRows(table, names, cols, defaults, processors, wide, source, total,
-                        columnar=columnar, wire_types=wire_types)
+                        columnar=columnar, wire_types=wire_types,
+                        rules=[column_rule(c) for c in cols])
 
 
 class ColumnRows(Sequence[tuple[Any, ...]]):
@@ -305,6 +338,12 @@ def _convert(prepared: PreparedRows, raw: RawChunk, chunk_index: int, first_row:
     masks += [None] * len(prepared.defaults)
     if raw.missing:
         _raise_first_error(prepared, columns, raw.n, chunk_index, first_row)
+    if prepared.rules is not None:
+        found = first_problem(prepared.rules, columns, masks)
+        if found is not None:
+            row, k, value, reason = found
+            raise BulkValueError(chunk_index, first_row + row, prepared.columns[k].name,
+                                 f"{describe_value(value)}: {reason}", value=value)
     if prepared.columnar:
         return _convert_columns(prepared, raw, columns, masks, chunk_index, first_row,
                                 ordinal)
