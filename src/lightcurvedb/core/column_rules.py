@@ -206,7 +206,7 @@ class ColumnRule:
                 return str(exc)
             return None
         if self.choices is not None and value not in self.choices:
-            shown = ", ".join(map(repr, sorted(self.choices, key=str)))
+            shown = ", ".join(map(repr, sorted(self.choices, key=lambda v: (str(type(v)), v))))
             return f"not one of {shown} (CHECK constraint)"
         for op, number in self.bounds:
             if _is_number(value) and not _COMPARISONS[op](value, number):
