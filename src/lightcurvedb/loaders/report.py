@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 from astropy.utils.exceptions import AstropyWarning
 
+from lightcurvedb.core.column_rules import ColumnValueError
+from lightcurvedb.core.db_errors import DB_ERRORS, describe_db_error
 from lightcurvedb.loaders.progress import ProgressBar
 
 __all__ = ["COMPRESSED_SUFFIXES", "LoadReport", "LoaderError", "NoFilesFound", "PathArgument",
@@ -302,8 +304,13 @@ def run_loader(files: Sequence[pathlib.Path], load_one: Callable[[pathlib.Path],
     files : sequence of pathlib.Path
         The files, in order.
     load_one : callable
-        Loads one file atomically; returns True if it wrote rows, False if the
-        file was already loaded; raises :class:`LoaderError` to refuse it.
+        Loads one file atomically (in its own SAVEPOINT); returns True if it
+        wrote rows, False if the file was already loaded; raises
+        :class:`LoaderError` to refuse it. A value its column does not accept
+        (:class:`~lightcurvedb.core.column_rules.ColumnValueError`) and an
+        error of the database during the file's write (``IntegrityError``,
+        ``DataError``, ...; see :func:`~lightcurvedb.core.db_errors.describe_db_error`)
+        refuse the file too, with that reason: the other files go on.
     kind : str
         :attr:`LoadReport.kind`.
     label : str, optional
@@ -326,6 +333,14 @@ def run_loader(files: Sequence[pathlib.Path], load_one: Callable[[pathlib.Path],
                 report.add_failure(path, exc.reason)
                 if strict:
                     raise
+            except ColumnValueError as exc:
+                report.add_failure(path, str(exc))
+                if strict:
+                    raise LoaderError(path, str(exc)) from exc
+            except DB_ERRORS as exc:
+                report.add_failure(path, describe_db_error(exc))
+                if strict:
+                    raise LoaderError(path, describe_db_error(exc)) from exc
             else:
                 (report.add_loaded if wrote else report.add_skipped)(path)
             bar.advance()
