@@ -9,6 +9,7 @@ returns a :class:`SpocLightCurve`; nothing here touches a database.
 
 from __future__ import annotations
 
+import math
 import os
 import pathlib
 from dataclasses import dataclass
@@ -18,10 +19,12 @@ import numpy as np
 import numpy.typing as npt
 from astropy.io import fits
 
-from lightcurvedb.loaders.fitsfile import read_fits
+from lightcurvedb.core.column_rules import column_rule
+from lightcurvedb.loaders.fitsfile import header_value, read_fits
 from lightcurvedb.loaders.products import NOT_SPOC, SPOC_COLUMNS, header_facts, identify
 from lightcurvedb.loaders.report import LoaderError, with_compressed
-from lightcurvedb.missions.tess import CADENCES_SECONDS
+from lightcurvedb.missions.tess import CADENCES_SECONDS, TESSObservation
+from lightcurvedb.models import Target
 
 __all__ = ["REQUIRED_COLUMNS", "SPOC_PATTERNS", "SpocLightCurve", "read_spoc_lightcurve",
            "refuse_other_products"]
@@ -88,13 +91,25 @@ class SpocLightCurve:
         return (self.time + float(integer)) + fraction
 
 
+#: Keywords stored in a column as they are: judged by that column's rules
+#: (:mod:`lightcurvedb.core.column_rules`) before any query uses them.
+_STORED_IN = {"TICID": Target.__table__.c.name, "SECTOR": TESSObservation.__table__.c.sector}
+
+
 def _keyword(path: pathlib.Path, header: fits.Header, name: str, where: str,
              kind: type = int) -> Any:
     if name not in header:
         raise LoaderError(path, f"{where} lacks keyword {name}")
-    value = header[name]
+    value = header_value(path, header, name, where)
     if isinstance(value, bool) or not isinstance(value, int if kind is int else (int, float)):
         raise LoaderError(path, f"{name} = {value!r} in {where} is not {kind.__name__}")
+    if kind is float and not math.isfinite(value):
+        raise LoaderError(path, f"{name} = {value!r} in {where} is not a finite number")
+    column = _STORED_IN.get(name)
+    problem = None if column is None else column_rule(column).problem(value)
+    if problem is not None:
+        raise LoaderError(path, f"{name} = {value!r} in {where} cannot be stored in "
+                                f"{column_rule(column).label}: {problem}")  # type: ignore[arg-type]
     return kind(value)
 
 
@@ -142,7 +157,8 @@ def _parse(path: pathlib.Path, hdul: fits.HDUList) -> SpocLightCurve:
     if sector < 1 or not (1 <= camera <= 4 and 1 <= ccd <= 4):
         raise LoaderError(path, f"invalid SECTOR/CAMERA/CCD {sector}/{camera}/{ccd} (sectors "
                                 "start at 1; cameras and CCDs are 1-4)")
-    timesys = str(header.get("TIMESYS", "TDB")).strip().upper()
+    timesys = str(header_value(path, header, "TIMESYS", "the LIGHTCURVE header", "TDB")
+                  ).strip().upper()
     if timesys != "TDB":
         raise LoaderError(path, f"TIMESYS = {timesys!r}, expected 'TDB'")
     cadence = _cadence_seconds(path, _keyword(path, header, "TIMEDEL", "the LIGHTCURVE header",
@@ -160,7 +176,7 @@ def _parse(path: pathlib.Path, hdul: fits.HDUList) -> SpocLightCurve:
               if name not in ints}
     if np.any(np.diff(ints["CADENCENO"]) <= 0):
         raise LoaderError(path, "CADENCENO is not strictly increasing")
-    method = header.get("PDCMETHD")
+    method = header_value(path, header, "PDCMETHD", "the LIGHTCURVE header", None)
     return SpocLightCurve(
         path=path, tic_id=tic_id, sector=sector, camera=camera, ccd=ccd, cadence_seconds=cadence,
         bjd_reference=reference, time=floats["TIME"], cadence_numbers=ints["CADENCENO"],
