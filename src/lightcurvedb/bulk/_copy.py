@@ -22,6 +22,7 @@ from lightcurvedb.bulk._rows import (
     PreparedRows,
     chunks,
     prepare,
+    refusal,
     resolve_table,
 )
 from lightcurvedb.bulk._wire import PostgresWriter, SQLiteWriter, qualified_name
@@ -169,7 +170,7 @@ def _write_atomically(connection: Connection, writer: PostgresWriter | SQLiteWri
                     writer.write(chunk.rows)
                 except Exception as exc:
                     raise BulkLoadError(chunk.index, None, None,
-                                        f"{type(exc).__name__}: {exc}") from exc
+                                        refusal(exc)) from exc
                 written += len(chunk.rows)
                 bar.advance(len(chunk.rows))
     except BulkLoadError as err:
@@ -190,7 +191,7 @@ def _write_committing(connection: Connection, writer: PostgresWriter | SQLiteWri
                     writer.write(chunk.rows)
             except Exception as exc:
                 raise BulkLoadError(chunk.index, None, None,
-                                    f"{type(exc).__name__}: {exc}") from exc
+                                    refusal(exc)) from exc
             committed = chunk.end
             bar.advance(len(chunk.rows))
     except BulkLoadError as err:

@@ -25,11 +25,12 @@ from lightcurvedb.bulk._sources import MISSING, RawChunk, RowLengthError, Source
 from lightcurvedb.bulk._sources import _slice_column as slice_column
 from lightcurvedb.bulk._wire import pg_wire_types, polygon_ewkb
 from lightcurvedb.core.column_rules import ColumnRule, column_rule, describe_value
+from lightcurvedb.core.db_errors import DB_ERRORS, describe_db_error
 from lightcurvedb.core.row_checks import first_problem
 from lightcurvedb.core.types import NumpyArray, SkyPolygonType
 
 __all__ = ["BulkLoadError", "BulkValueError", "Chunk", "ColumnRows", "PreparedRows", "chunks",
-           "prepare", "resolve_table"]
+           "prepare", "refusal", "resolve_table"]
 
 #: Default rows per chunk: the DESI seeds' sweet spot for scalar catalog rows.
 DEFAULT_CHUNK_ROWS = 100_000
@@ -113,6 +114,18 @@ class BulkValueError(BulkLoadError):
         self.value = value
         super().__init__(chunk_index, row_index, column, message, resume_from=resume_from,
                          note=note)
+
+
+def refusal(exc: BaseException) -> str:
+    """Return why the database (or its driver) refused a chunk, in one line.
+
+    Database errors go through :func:`~lightcurvedb.core.db_errors.describe_db_error`
+    (constraint, table, column named; no SQL); others are ``Type: message``.
+    """
+    if isinstance(exc, DB_ERRORS):
+        return describe_db_error(exc)
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"
 
 
 def resolve_table(model_or_table: Any) -> Table:

@@ -183,7 +183,7 @@ class ColumnRule:
             if not isinstance(value, str):
                 return f"not text ({self.type_name} column)"
             if self.max_length is not None and len(value) > self.max_length:
-                return f"{len(value)} characters, longer than {self.type_name}"
+                return f"longer than {self.type_name}"
             if "\x00" in value:
                 return "text holds a NUL character, which PostgreSQL cannot store"
         elif kind == "boolean":
