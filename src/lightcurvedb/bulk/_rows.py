@@ -427,7 +427,8 @@ def _raise_first_error(prepared: PreparedRows, columns: list[Sequence[Any]], n: 
                 if process is not None:
                     process(value)
             except Exception as exc:
-                raise BulkLoadError(chunk_index, first_row + i, column.name, str(exc)) from exc
+                raise BulkValueError(chunk_index, first_row + i, column.name, str(exc),
+                                     value=value) from exc
 
 
 def _plain(value: Any) -> Any:

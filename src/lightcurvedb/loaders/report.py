@@ -172,13 +172,17 @@ def refuse_if_fits_warned(path: pathlib.Path, caught: Sequence[warnings.WarningM
     Raises
     ------
     LoaderError
-        ``"truncated or corrupt FITS file (...)"`` with astropy's first message.
+        ``"truncated or corrupt FITS file (...)"`` with astropy's first message;
+        ``"a header holds non-ASCII characters, ..."`` for those.
     """
     from_astropy = [w for w in caught if issubclass(w.category, AstropyWarning)]
     if from_astropy:
         lines = [line.strip() for line in str(from_astropy[0].message).splitlines()
                  if line.strip() and not line.startswith("There may be extra bytes")]
         detail = " ".join(lines).replace(" (note: Astropy uses zero-based indexing).", ":")
+        if "non-ASCII characters" in detail:
+            raise error(path, "a header holds non-ASCII characters, which FITS headers "
+                              "cannot hold")
         raise error(path, f"truncated or corrupt FITS file ({detail})")
 
 
