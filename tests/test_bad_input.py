@@ -333,3 +333,23 @@ def test_symlink_loop_in_a_scanned_directory(tmp_path) -> None:
     (d / "loop").symlink_to(tmp_path / "s", target_is_directory=True)
     path = _spoc(d, "a_lc.fits")
     assert find_spoc_files(tmp_path / "s") == [path]
+
+
+def test_lcdb_load_prints_one_line_per_bad_file_and_no_traceback(env, tmp_path) -> None:
+    from cli_support import lcdb
+
+    d = tmp_path / "s"
+    d.mkdir()
+    good = _spoc(d, "a_lc.fits")
+    _spoc(d, "f_lc.fits", tic_id=2**64)
+    write_with_raw_card(good, d / "g_lc.fits", "BJDREFF", "NAN", hdu=1)
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    result = lcdb(env, "--url", url, "load", "tess", "--no-progress", str(d))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    lines = (result.stdout + result.stderr).splitlines()
+    assert f"  {d / 'f_lc.fits'}: TICID = 18446744073709551616 in the primary header cannot " \
+           "be stored in target.name: beyond the range of bigint (-9223372036854775808 to " \
+           "9223372036854775807)" in lines
+    assert f"  {d / 'g_lc.fits'}: unparsable value for BJDREFF in the LIGHTCURVE header" in lines
+    assert "TESS SPOC light curves: 3 files: 1 loaded, 0 skipped, 2 failed" in lines

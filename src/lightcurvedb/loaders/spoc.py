@@ -93,7 +93,8 @@ class SpocLightCurve:
 
 #: Keywords stored in a column as they are: judged by that column's rules
 #: (:mod:`lightcurvedb.core.column_rules`) before any query uses them.
-_STORED_IN = {"TICID": Target.__table__.c.name, "SECTOR": TESSObservation.__table__.c.sector}
+_STORED_IN: dict[str, Any] = {"TICID": Target.__table__.c.name,
+                              "SECTOR": TESSObservation.__table__.c.sector}
 
 
 def _keyword(path: pathlib.Path, header: fits.Header, name: str, where: str,
@@ -105,11 +106,12 @@ def _keyword(path: pathlib.Path, header: fits.Header, name: str, where: str,
         raise LoaderError(path, f"{name} = {value!r} in {where} is not {kind.__name__}")
     if kind is float and not math.isfinite(value):
         raise LoaderError(path, f"{name} = {value!r} in {where} is not a finite number")
-    column = _STORED_IN.get(name)
-    problem = None if column is None else column_rule(column).problem(value)
-    if problem is not None:
-        raise LoaderError(path, f"{name} = {value!r} in {where} cannot be stored in "
-                                f"{column_rule(column).label}: {problem}")  # type: ignore[arg-type]
+    if name in _STORED_IN:
+        rule = column_rule(_STORED_IN[name])
+        problem = rule.problem(value)
+        if problem is not None:
+            raise LoaderError(path, f"{name} = {value!r} in {where} cannot be stored in "
+                                    f"{rule.label}: {problem}")
     return kind(value)
 
 
