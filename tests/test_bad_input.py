@@ -353,3 +353,32 @@ def test_lcdb_load_prints_one_line_per_bad_file_and_no_traceback(env, tmp_path) 
            "9223372036854775807)" in lines
     assert f"  {d / 'g_lc.fits'}: unparsable value for BJDREFF in the LIGHTCURVE header" in lines
     assert "TESS SPOC light curves: 3 files: 1 loaded, 0 skipped, 2 failed" in lines
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_server_data_error_names_the_parameter(session: Session) -> None:
+    # A statement built by hand is not checked by the rules: the server refuses it,
+    # and the translation names the value instead of echoing the SQL.
+    from sqlalchemy.exc import DataError
+
+    from lightcurvedb.core.db_errors import describe_db_error
+
+    mission = factories.MissionFactory()
+    with pytest.raises(DataError) as info, session.begin_nested():
+        session.execute(insert(MissionCatalog).values(host_mission_id=mission.id,
+                                                      name="N" * 70))
+    reason = describe_db_error(info.value)
+    assert reason.startswith("the database refused the write: value too long for type "
+                             "character varying(64)")
+    assert "parameter name = 'NNNN" in reason and "(70 characters)" in reason
+    assert "INSERT" not in reason
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_sqlite_overflow_is_one_line(session: Session) -> None:
+    from lightcurvedb.core.db_errors import DB_ERRORS, describe_db_error
+
+    with pytest.raises(DB_ERRORS) as info:
+        session.execute(select(Target).where(Target.name == 2**64)).all()
+    reason = describe_db_error(info.value)
+    assert "beyond 64 bits" in reason and "\n" not in reason

@@ -96,4 +96,6 @@ event.listen(Mapper, "before_configured", polymorphic.register_missions)
 
 # Every ORM write judged by the column rules (lightcurvedb.core.column_rules)
 # before the flush: the same verdict on SQLite as on PostgreSQL.
-event.listen(Session, "before_flush", orm_checks.check_flush)
+@event.listens_for(Session, "before_flush")
+def _check_before_flush(session: Session, flush_context: Any, instances: Any) -> None:
+    orm_checks.check_flush(session, flush_context, instances, only=Base)

@@ -12,6 +12,7 @@ reason of the file whose write failed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +27,7 @@ __all__ = ["DB_ERRORS", "describe_db_error"]
 DB_ERRORS = (DBAPIError, StatementError, OverflowError)
 
 _INT64 = (-2**63, 2**63 - 1)
+_VARCHAR = re.compile(r"character varying\((\d+)\)")
 
 
 def _first_line(text: str) -> str:
@@ -51,14 +53,14 @@ def _where(orig: Any) -> str:
 def _suspect(params: Any, message: str) -> str:
     """Name the statement parameter a range or length error is about, if one stands out."""
     rows = params if isinstance(params, (list, tuple)) else [params]
-    wants_int = "out of range" in message or "too large" in message
-    wants_text = "too long" in message
+    wants_int = "out of range" in message or "too large" in message or "64 bits" in message
+    length = _VARCHAR.search(message) if "too long" in message else None
     for row in rows:
         items = row.items() if isinstance(row, Mapping) else enumerate(row or ())
         for key, value in items:
             if wants_int and isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
                 return f"parameter {key} = {describe_value(value)}"
-            if wants_text and isinstance(value, str) and len(value) > 64:
+            if length and isinstance(value, str) and len(value) > int(length.group(1)):
                 return f"parameter {key} = {describe_value(value)}"
     return ""
 

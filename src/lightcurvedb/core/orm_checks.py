@@ -57,11 +57,32 @@ def check_object(obj: Any, keys: Any = None) -> None:
             raise ColumnValueError(f"{type(obj).__name__}.{prop.key}", value, reason)
 
 
-def check_flush(session: Session, flush_context: Any, instances: Any) -> None:
-    """``before_flush`` listener: judge the new and changed attributes of the session's objects."""
+def check_flush(session: Session, flush_context: Any, instances: Any,
+                only: type | None = None) -> None:
+    """``before_flush`` listener: judge the new and changed attributes of the session's objects.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+        The session about to flush.
+    flush_context, instances
+        As SQLAlchemy passes them (unused).
+    only : type, optional
+        Judge only instances of this class (lightcurvedb passes its
+        :class:`~lightcurvedb.core.base.Base`, so other libraries' models in
+        the same process are left alone).
+
+    Raises
+    ------
+    ColumnValueError
+        For the first refused value; nothing is flushed.
+    """
     for obj in session.new:
-        check_object(obj)
+        if only is None or isinstance(obj, only):
+            check_object(obj)
     for obj in session.dirty:
+        if only is not None and not isinstance(obj, only):
+            continue
         changed = inspect(obj).committed_state.keys()
         if changed:
             check_object(obj, changed)
