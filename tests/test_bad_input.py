@@ -15,6 +15,7 @@ import shutil
 
 import numpy as np
 import pytest
+from astropy.io.fits import open as fits_open
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -40,7 +41,7 @@ from lightcurvedb.loaders.tess import find_spoc_files, load_lightcurves, read_sp
 from lightcurvedb.models import MissionCatalog, Target
 from lightcurvedb.testing import factories
 from lightcurvedb.testing.fits import write_spoc_lightcurve
-from lightcurvedb.testing.fits.damage import write_with_raw_card
+from lightcurvedb.testing.fits.damage import write_with_empty_table, write_with_raw_card
 
 N_ROWS, CHUNK = 1201, 400  # the bad row is the last: row 1200, chunk 3
 
@@ -382,3 +383,59 @@ def test_sqlite_overflow_is_one_line(session: Session) -> None:
         session.execute(select(Target).where(Target.name == 2**64)).all()
     reason = describe_db_error(info.value)
     assert "beyond 64 bits" in reason and "\n" not in reason
+
+
+def test_empty_lightcurve_table_is_refused_by_name(session: Session, tmp_path) -> None:
+    d = tmp_path / "s"
+    d.mkdir()
+    good = _spoc(d, "a_lc.fits")
+    empty = write_with_empty_table(good, d / "b_lc.fits", "LIGHTCURVE")
+    with fits_open(empty) as hdul:
+        table = hdul["LIGHTCURVE"]
+        assert len(table.data) == 0 and "PDCSAP_FLUX" in table.columns.names
+    report = load_lightcurves(session, d, progress=False)
+    assert [p.name for p in report.loaded] == ["a_lc.fits"]
+    assert report.failures == [(empty, "the LIGHTCURVE table has no rows")]
+
+
+def _catalog_file(path: pathlib.Path, key_column) -> pathlib.Path:
+    from astropy.io import fits
+
+    table = fits.BinTableHDU.from_columns(
+        [key_column, fits.Column("RA", "D", array=np.arange(3.0))], name="FASTSPEC")
+    fits.HDUList([fits.PrimaryHDU(), table]).writeto(path)
+    return path
+
+
+def test_catalog_keys_beyond_bigint_or_text_refused_alike(session: Session, tmp_path) -> None:
+    from astropy.io import fits
+
+    from lightcurvedb.loaders.catalog_targets import load_catalog_targets
+
+    big = _catalog_file(tmp_path / "big.fits", fits.Column(
+        "TARGETID", "K", bzero=2**63, array=np.array([1, 2**63 + 5, 3], dtype=np.uint64)))
+    text = _catalog_file(tmp_path / "text.fits", fits.Column(
+        "TARGETID", "10A", array=np.array(["a", "b", "c"])))
+    ok = _catalog_file(tmp_path / "ok.fits", fits.Column(
+        "TARGETID", "K", array=np.array([10, 11, 2**63 - 1])))
+    run = load_catalog_targets(session, [big, text, ok], catalog="bad-input test",
+                               mission="DESI", progress=False)
+    assert run.files.loaded == [ok]
+    reasons = dict(run.files.failures)
+    assert "TARGETID" in reasons[big] and "64-bit range" in reasons[big]
+    assert "TARGETID" in reasons[text] and "only integers fit" in reasons[text]
+    assert all("\n" not in reason for reason in reasons.values())
+    assert 2**63 - 1 in set(session.scalars(select(Target.name)))
+
+
+def test_catalog_name_over_64_characters_is_one_error(session: Session, tmp_path) -> None:
+    from astropy.io import fits
+
+    from lightcurvedb.loaders.catalog_targets import load_catalog_targets
+
+    ok = _catalog_file(tmp_path / "ok.fits", fits.Column("TARGETID", "K",
+                                                         array=np.array([10, 11, 12])))
+    with pytest.raises(ColumnValueError, match=r"^MissionCatalog.name = 'CCC.*' \(65 "
+                                               r"characters\): longer than varchar\(64\)$"), \
+            session.begin_nested():
+        load_catalog_targets(session, [ok], catalog="C" * 65, mission="DESI", progress=False)

@@ -209,3 +209,14 @@ def test_raw_copy_encoders_round_trip_through_postgres(fresh_postgres_url: URL,
         for (value,), i in zip(got, np.argsort(ints), strict=True):
             assert value.dtype == np.float64
             np.testing.assert_array_equal(value, arrays[i])
+
+
+def test_validation_benchmark_runs_and_finds_the_planted_bad_row(tmp_path: Path) -> None:
+    out = tmp_path / "validation.json"
+    proc = subprocess.run([sys.executable, str(BENCHMARKS / "bench_validation.py"),
+                           "--rows", "2000", "--repeat", "1", "--json", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = json.loads(out.read_text())["results"]
+    assert [r["input"] for r in results] == ["numpy columns", "lists", "tuples"]
+    assert all(r["rows"] == 2000 and r["copy_rows_seconds"] > 0 for r in results)

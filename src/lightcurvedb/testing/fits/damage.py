@@ -16,7 +16,7 @@ import pathlib
 
 from astropy.io import fits
 
-__all__ = ["write_with_raw_card", "write_without_checksums"]
+__all__ = ["write_with_empty_table", "write_with_raw_card", "write_without_checksums"]
 
 PathLike = str | os.PathLike[str]
 _CARD = 80
@@ -83,4 +83,33 @@ def write_with_raw_card(source: PathLike, dest: PathLike, key: str, value: str |
         raise KeyError(f"no {key} card in HDU {hdu} of {source}")
     dest = pathlib.Path(dest)
     dest.write_bytes(bytes(data))
+    return dest
+
+
+def write_with_empty_table(source: PathLike, dest: PathLike, extname: str) -> pathlib.Path:
+    """Copy a FITS file with binary table ``extname`` emptied (its columns kept, 0 rows).
+
+    Parameters
+    ----------
+    source : path-like
+        A FITS file holding the table.
+    dest : path-like
+        The copy to write (no checksums).
+    extname : str
+        ``EXTNAME`` of the table, e.g. ``"LIGHTCURVE"``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``dest``.
+    """
+    with fits.open(source) as hdul:
+        table = hdul[extname]
+        empty = fits.BinTableHDU(data=table.data[:0], header=table.header, name=extname)
+        hdus = [hdu.copy() if hdu is not table else empty for hdu in hdul]
+        for hdu in hdus:
+            for key in ("CHECKSUM", "DATASUM"):
+                hdu.header.remove(key, ignore_missing=True, remove_all=True)
+        dest = pathlib.Path(dest)
+        fits.HDUList(hdus).writeto(dest, overwrite=True, checksum=False)
     return dest
