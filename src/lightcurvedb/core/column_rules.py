@@ -18,7 +18,7 @@ the :class:`ColumnRule` of each column before writing, on both backends:
   PostgreSQL and refuse it on SQLite);
 * boolean columns hold booleans;
 * ``Enum`` columns and simple ``CHECK`` constraints (``col IN (...)``,
-  ``col > n`` and the like) accept only the values they declare;
+  ``col > n``, ``col BETWEEN a AND b``) accept only the values they declare;
 * NOT NULL columns with no default refuse an explicit None.
 
 Array columns (:class:`~lightcurvedb.core.types.NumpyArray`) are judged by
@@ -67,7 +67,10 @@ _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
     "=": operator.eq, "<>": operator.ne, "!=": operator.ne}
 _IN = re.compile(r"^\s*\(?\s*(\w+)\s+IN\s*(\(.*\))\s*\)?\s*$", re.IGNORECASE | re.DOTALL)
-_COMPARE = re.compile(r"^\s*\(?\s*(\w+)\s*(>=|<=|<>|!=|>|<|=)\s*(-?\d+(?:\.\d+)?)\s*\)?\s*$")
+_NUMBER = r"(-?\d+(?:\.\d+)?)"
+_COMPARE = re.compile(rf"^\s*\(?\s*(\w+)\s*(>=|<=|<>|!=|>|<|=)\s*{_NUMBER}\s*\)?\s*$")
+_BETWEEN = re.compile(rf"^\s*\(?\s*(\w+)\s+BETWEEN\s+{_NUMBER}\s+AND\s+{_NUMBER}\s*\)?\s*$",
+                      re.IGNORECASE)
 
 
 class ColumnValueError(ValueError):
@@ -145,8 +148,9 @@ class ColumnRule:
         Characters a ``String(n)`` column holds.
     choices : frozenset or None
         Values an ``Enum`` or ``CHECK (col IN (...))`` allows.
-    bounds : tuple of (str, float), optional
-        ``CHECK (col > n)``-style comparisons, as (operator, number) pairs.
+    bounds : tuple of (str, float, str), optional
+        ``CHECK (col > n)`` and ``CHECK (col BETWEEN a AND b)`` constraints, as
+        (operator, number, constraint text) triples.
     array_type : NumpyArray or None
         The array type of an array column.
     """
@@ -158,7 +162,7 @@ class ColumnRule:
     type_name: str = ""
     max_length: int | None = None
     choices: frozenset[Any] | None = None
-    bounds: tuple[tuple[str, float], ...] = ()
+    bounds: tuple[tuple[str, float, str], ...] = ()
     array_type: NumpyArray | None = None
     not_null: bool = False
 
@@ -208,9 +212,9 @@ class ColumnRule:
         if self.choices is not None and value not in self.choices:
             shown = ", ".join(map(repr, sorted(self.choices, key=lambda v: (str(type(v)), v))))
             return f"not one of {shown} (CHECK constraint)"
-        for op, number in self.bounds:
+        for op, number, text in self.bounds:
             if _is_number(value) and not _COMPARISONS[op](value, number):
-                return f"violates CHECK ({self.label.rsplit('.', 1)[-1]} {op} {number:g})"
+                return f"violates CHECK ({text})"
         return None
 
     def check(self, value: Any) -> None:
@@ -228,10 +232,10 @@ def _base_type(column: Column[Any]) -> Any:
 
 
 def _check_rules(column: Column[Any]
-                 ) -> tuple[frozenset[Any] | None, tuple[tuple[str, float], ...]]:
+                 ) -> tuple[frozenset[Any] | None, tuple[tuple[str, float, str], ...]]:
     """Read the simple ``CHECK`` constraints of the column's table on this column alone."""
     choices: frozenset[Any] | None = None
-    bounds: list[tuple[str, float]] = []
+    bounds: list[tuple[str, float, str]] = []
     table = column.table
     for constraint in getattr(table, "constraints", ()):
         if not isinstance(constraint, CheckConstraint):
@@ -246,9 +250,13 @@ def _check_rules(column: Column[Any]
             listed = listed if isinstance(listed, tuple) else (listed,)
             choices = frozenset(listed) if choices is None else choices & frozenset(listed)
             continue
+        shown = " ".join(text.split())
         found = _COMPARE.match(text)
         if found and found.group(1) == column.name:
-            bounds.append((found.group(2), float(found.group(3))))
+            bounds.append((found.group(2), float(found.group(3)), shown))
+        found = _BETWEEN.match(text)
+        if found and found.group(1) == column.name:
+            bounds += [(">=", float(found.group(2)), shown), ("<=", float(found.group(3)), shown)]
     return choices, tuple(bounds)
 
 
