@@ -257,3 +257,14 @@ def test_bench_queries(fresh_postgres_url: URL, tmp_path: Path) -> None:
         assert queries["sector_bulk_read"]["rows"] == r["lightcurves"] // 2
         assert all(q["ms"] > 0 for q in queries.values())
     assert report["defects"] == []   # below 100,000 light curves scans are not judged
+
+
+def test_validation_benchmark_runs_and_finds_the_planted_bad_row(tmp_path: Path) -> None:
+    out = tmp_path / "validation.json"
+    proc = subprocess.run([sys.executable, str(BENCHMARKS / "bench_validation.py"),
+                           "--rows", "2000", "--repeat", "1", "--json", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = json.loads(out.read_text())["results"]
+    assert [r["input"] for r in results] == ["numpy columns", "lists", "tuples"]
+    assert all(r["rows"] == 2000 and r["copy_rows_seconds"] > 0 for r in results)

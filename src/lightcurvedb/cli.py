@@ -33,11 +33,12 @@ from contextlib import contextmanager
 
 from alembic.util import CommandError
 from sqlalchemy.engine import URL, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from lightcurvedb import __version__, extensions, migrations
 from lightcurvedb._clitools import add_command
 from lightcurvedb.core.config import ConfigurationError
+from lightcurvedb.core.db_errors import describe_db_error
 from lightcurvedb.core.engine import connect
 from lightcurvedb.core.engine import session as open_session
 from lightcurvedb.demo import install_demo, rbh1_next_steps
@@ -53,7 +54,7 @@ __all__ = ["build_parser", "error_message", "main"]
 
 #: Errors reported as one ``lcdb: error:`` line rather than a traceback.
 USER_ERRORS = (ConfigurationError, SQLAlchemyError, CommandError, OSError, ValueError,
-               LookupError, ImportError)
+               LookupError, ImportError, OverflowError)
 
 
 def error_message(exc: BaseException) -> str:
@@ -70,11 +71,15 @@ def error_message(exc: BaseException) -> str:
     str
         The first non-empty line of the message, or the exception's class name;
         for a missing PostGIS or q3c function, which extension it belongs to
-        (:func:`lightcurvedb.extensions.explain`).
+        (:func:`lightcurvedb.extensions.explain`); for a value the database
+        refused (``IntegrityError``, ``DataError``), the constraint or column
+        (:func:`lightcurvedb.core.db_errors.describe_db_error`).
     """
     hint = extensions.explain(exc) if isinstance(exc, SQLAlchemyError) else None
     if hint is not None:
         return hint
+    if isinstance(exc, (IntegrityError, DataError, OverflowError)):
+        return describe_db_error(exc)
     source = getattr(exc, "orig", None) if isinstance(exc, SQLAlchemyError) else None
     text = str(source if source is not None else exc)
     lines = [line.strip() for line in text.splitlines() if line.strip()]

@@ -9,6 +9,7 @@ returns a :class:`SpocLightCurve`; nothing here touches a database.
 
 from __future__ import annotations
 
+import math
 import os
 import pathlib
 from dataclasses import dataclass, field
@@ -18,10 +19,12 @@ import numpy as np
 import numpy.typing as npt
 from astropy.io import fits
 
-from lightcurvedb.loaders.fitsfile import FitsContent, read_fits
+from lightcurvedb.core.column_rules import column_rule
+from lightcurvedb.loaders.fitsfile import FitsContent, header_value, read_fits
 from lightcurvedb.loaders.products import NOT_SPOC, SPOC_COLUMNS, header_facts, identify
 from lightcurvedb.loaders.report import LoaderError, with_compressed
-from lightcurvedb.missions.tess import CADENCES_SECONDS
+from lightcurvedb.missions.tess import CADENCES_SECONDS, TESSObservation
+from lightcurvedb.models import Target
 
 __all__ = ["POSITION_KEYWORDS", "REQUIRED_COLUMNS", "SPOC_PATTERNS", "SpocLightCurve",
            "read_position", "read_spoc_lightcurve", "refuse_other_products"]
@@ -105,13 +108,27 @@ class SpocLightCurve:
         return (self.time + float(integer)) + fraction
 
 
+#: Keywords stored in a column as they are: judged by that column's rules
+#: (:mod:`lightcurvedb.core.column_rules`) before any query uses them.
+_STORED_IN: dict[str, Any] = {"TICID": Target.__table__.c.name,
+                              "SECTOR": TESSObservation.__table__.c.sector}
+
+
 def _keyword(path: pathlib.Path, header: fits.Header, name: str, where: str,
              kind: type = int) -> Any:
     if name not in header:
         raise LoaderError(path, f"{where} lacks keyword {name}")
-    value = header[name]
+    value = header_value(path, header, name, where)
     if isinstance(value, bool) or not isinstance(value, int if kind is int else (int, float)):
         raise LoaderError(path, f"{name} = {value!r} in {where} is not {kind.__name__}")
+    if kind is float and not math.isfinite(value):
+        raise LoaderError(path, f"{name} = {value!r} in {where} is not a finite number")
+    if name in _STORED_IN:
+        rule = column_rule(_STORED_IN[name])
+        problem = rule.problem(value)
+        if problem is not None:
+            raise LoaderError(path, f"{name} = {value!r} in {where} cannot be stored in "
+                                    f"{rule.label}: {problem}")
     return kind(value)
 
 
@@ -145,7 +162,7 @@ def read_position(path: pathlib.Path, primary: fits.Header) -> dict[str, Any]:
     """
     out: dict[str, Any] = {}
     for keyword, attribute in POSITION_KEYWORDS.items():
-        value = primary.get(keyword)
+        value = header_value(path, primary, keyword, "the primary header", default=None)
         if value is None or isinstance(value, fits.card.Undefined) or value == "":
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) \
@@ -160,7 +177,7 @@ def read_position(path: pathlib.Path, primary: fits.Header) -> dict[str, Any]:
         if not (0.0 <= out["ra"] < 360.0 and -90.0 <= out["dec"] <= 90.0):
             raise LoaderError(path, f"RA_OBJ/DEC_OBJ = {out['ra']}/{out['dec']} in the primary "
                                     "header is not a sky position")
-        equinox = primary.get("EQUINOX")
+        equinox = header_value(path, primary, "EQUINOX", "the primary header", default=None)
         if isinstance(equinox, (int, float)) and not isinstance(equinox, bool):
             out["epoch"] = float(equinox)
     if ("pm_ra" in out) != ("pm_dec" in out):
@@ -215,7 +232,8 @@ def _parse(path: pathlib.Path, hdul: fits.HDUList, content: FitsContent) -> Spoc
     if sector < 1 or not (1 <= camera <= 4 and 1 <= ccd <= 4):
         raise LoaderError(path, f"invalid SECTOR/CAMERA/CCD {sector}/{camera}/{ccd} (sectors "
                                 "start at 1; cameras and CCDs are 1-4)")
-    timesys = str(header.get("TIMESYS", "TDB")).strip().upper()
+    timesys = str(header_value(path, header, "TIMESYS", "the LIGHTCURVE header", "TDB")
+                  ).strip().upper()
     if timesys != "TDB":
         raise LoaderError(path, f"TIMESYS = {timesys!r}, expected 'TDB'")
     cadence = _cadence_seconds(path, _keyword(path, header, "TIMEDEL", "the LIGHTCURVE header",
@@ -233,7 +251,7 @@ def _parse(path: pathlib.Path, hdul: fits.HDUList, content: FitsContent) -> Spoc
               if name not in ints}
     if np.any(np.diff(ints["CADENCENO"]) <= 0):
         raise LoaderError(path, "CADENCENO is not strictly increasing")
-    method = header.get("PDCMETHD")
+    method = header_value(path, header, "PDCMETHD", "the LIGHTCURVE header", None)
     return SpocLightCurve(
         path=path, tic_id=tic_id, sector=sector, camera=camera, ccd=ccd, cadence_seconds=cadence,
         bjd_reference=reference, time=floats["TIME"], cadence_numbers=ints["CADENCENO"],
