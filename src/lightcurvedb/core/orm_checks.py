@@ -67,7 +67,7 @@ def check_flush(session: Session, flush_context: Any, instances: Any,
         The session about to flush.
     flush_context, instances
         As SQLAlchemy passes them (unused).
-    only : type, optional
+    only : class, optional
         Judge only instances of this class (lightcurvedb passes its
         :class:`~lightcurvedb.core.base.Base`, so other libraries' models in
         the same process are left alone).
