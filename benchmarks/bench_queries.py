@@ -26,8 +26,10 @@ each size these are timed (best of ``--repeat``, in milliseconds):
     this one should grow with the sector's size (the table size / ``--sectors``),
     so its rate (light curves per second) is printed too.
 ``cone_search``
-    TODO: targets have no coordinates in this branch (the Target RA/Dec work
-    adds them, with ``lightcurvedb.cone_search``); not timed yet.
+    :func:`lightcurvedb.cone_search` around a random position, its radius
+    shrinking with the table so that about 10 targets fall inside (targets are
+    spread uniformly over the sky); the count is checked against numpy. With
+    q3c the plan uses ``target_q3c_idx``, elsewhere ``ix_target_dec``.
 
 Indexed look-ups should stay flat as the table grows. Each query's plan is
 checked at every size (``EXPLAIN`` on PostgreSQL, ``EXPLAIN QUERY PLAN`` on
@@ -49,7 +51,10 @@ import sqlalchemy as sa
 from _common import Bench, BenchmarkError
 from sqlalchemy.orm import Session, undefer_group
 
+from lightcurvedb import cone_search
 from lightcurvedb.bulk import copy_rows, read_arrays
+from lightcurvedb.core.cones import angular_separation_deg, cone_window
+from lightcurvedb.core.extensions import q3c_cones
 from lightcurvedb.missions.tess import TESSObservation, ensure_tess_mission, tess_ccd
 from lightcurvedb.models import (
     DataSet,
@@ -67,7 +72,9 @@ FIRST_TIC = 1_000_000
 #: curves of 20 sectors the target table has 250 rows (two pages), which PostgreSQL
 #: rightly reads whole rather than through an index.
 DEFECT_FROM = 100_000
-QUERIES = ("by_tic", "quality_flags", "lineage", "sector_bulk_read")
+QUERIES = ("by_tic", "quality_flags", "lineage", "cone_search", "sector_bulk_read")
+#: Targets a cone search should find on average (its radius follows the table size).
+CONE_HITS = 10
 #: Tables a look-up must not scan sequentially.
 BIG_TABLES = ("dataset", "target", "target_specific_time", "quality_flag_array",
               "dataset_hierarchy")
@@ -80,6 +87,7 @@ class Fill:
         self.bench, self.points = bench, points
         self.rng = np.random.default_rng(seed)
         self.targets = 0
+        self.ra, self.dec = np.empty(0), np.empty(0)   # every target's position (deg)
         with Session(bench.engine) as session:
             _, catalog = ensure_tess_mission(session)
             ccd = tess_ccd(session, 1, 1)
@@ -115,9 +123,13 @@ class Fill:
         first = self.targets
         tics = np.arange(FIRST_TIC + first, FIRST_TIC + first + n)
         engine, p = self.bench.engine, self.points
+        ra = self.rng.uniform(0.0, 360.0, n)                            # uniform on the sky
+        dec = np.degrees(np.arcsin(self.rng.uniform(-1.0, 1.0, n)))
+        self.ra, self.dec = np.concatenate([self.ra, ra]), np.concatenate([self.dec, dec])
         with engine.begin() as connection:
             copy_rows(connection, Target, [{"id": first + i + 1, "catalog_id": self.catalog_id,
-                                            "name": int(t)} for i, t in enumerate(tics)])
+                                            "name": int(t), "ra": float(ra[i]),
+                                            "dec": float(dec[i])} for i, t in enumerate(tics)])
             pairs = [(first + i + 1, o) for i in range(n) for o in self.observation_ids]
             values = self.rng.normal(1.0, 0.01, size=(len(pairs), p))
             copy_rows(connection, TargetSpecificTime, (
@@ -202,6 +214,16 @@ def run_queries(bench: Bench, fill: Fill, repeat: int) -> dict[str, dict[str, An
             pdcsap = session.get(DataSet, pdcsap_id)
             return len(pdcsap.ancestors())
 
+        # a cone holding CONE_HITS targets on average: 2 pi (1 - cos r) = 4 pi hits / N
+        radius = float(np.degrees(np.arccos(1.0 - 2.0 * CONE_HITS / fill.targets)))
+        centre = (float(rng.uniform(0.0, 360.0)),
+                  float(np.degrees(np.arcsin(rng.uniform(-0.9, 0.9)))))
+        inside = int(np.count_nonzero(angular_separation_deg(*centre, fill.ra, fill.dec)
+                                      <= radius))
+
+        def cone() -> int:
+            return len(cone_search(session, centre, radius))
+
         def sector_bulk_read() -> int:
             return len(read_arrays(session, DataSet, "values",
                                    where=DataSet.observation_id == sector_observation))
@@ -215,13 +237,17 @@ def run_queries(bench: Bench, fill: Fill, repeat: int) -> dict[str, dict[str, An
                 QualityFlagArray.type == "tess_quality_flag")],
             "lineage": [sa.select(DataSetHierarchy.source_dataset_id).where(
                 DataSetHierarchy.child_dataset_id == pdcsap_id)],
+            "cone_search": [sa.select(Target.id).where(
+                sa.func.q3c_radial_query(Target.ra, Target.dec, *centre, radius)
+                if q3c_cones(session.get_bind().dialect)
+                else cone_window(Target.ra, Target.dec, *centre, radius))],
             "sector_bulk_read": [],
         }
         runs: dict[str, Callable[[], int]] = {"by_tic": by_tic, "quality_flags": quality_flags,
-                                              "lineage": lineage,
+                                              "lineage": lineage, "cone_search": cone,
                                               "sector_bulk_read": sector_bulk_read}
         expected = {"by_tic": 2 * len(fill.observation_ids), "quality_flags": fill.points,
-                    "lineage": 1, "sector_bulk_read": 2 * fill.targets}
+                    "lineage": 1, "cone_search": inside, "sector_bulk_read": 2 * fill.targets}
         for name, run in runs.items():
             seconds, rows = _common.best_time(lambda run=run: (session.expunge_all(), run())[1],
                                               repeat=repeat)
@@ -285,7 +311,8 @@ def main(argv: list[str] | None) -> int:
                         for i, (c, w) in enumerate(zip(line, widths, strict=True))))
         if n == 0:
             print("  ".join("-" * w for w in widths))
-    print("\ncone_search: TODO (targets have no coordinates in this branch)")
+    print(f"\ncone_search: about {CONE_HITS} targets per cone (radius shrinking with the "
+          "table), counts checked against numpy")
     print("plans: " + ("; ".join(defects) if defects else "every look-up uses an index"))
     _common.write_json(args.json, {
         "benchmark": "queries", "parameters": {k: str(v) if k == "json" else v
