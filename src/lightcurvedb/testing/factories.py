@@ -32,6 +32,7 @@ __all__ = [
     "FITSFrameFactory",
     "InstrumentFactory",
     "LightcurveDBFactory",
+    "LoadedFileFactory",
     "MissionCatalogFactory",
     "MissionFactory",
     "ObservationFactory",
@@ -236,11 +237,26 @@ class CatalogValidationFactory(LightcurveDBFactory):
     column_stats = factory.LazyFunction(dict)
 
 
+class LoadedFileFactory(LightcurveDBFactory):
+    """The record of a loaded SPOC file of a new target (no observation)."""
+
+    class Meta:
+        model = models.LoadedFile
+
+    loader = "tess"
+    file_name = factory.Sequence(
+        lambda n: f"tess2018206045859-s0001-{n:016d}-0120-s_lc.fits")
+    sha256 = factory.Sequence(lambda n: f"{n:064x}")
+    size_bytes = 1_828_800
+    file_path = factory.LazyAttribute(lambda o: pathlib.Path("/data/s0001") / o.file_name)
+    target = factory.SubFactory(TargetFactory)
+
+
 ALL_FACTORIES: tuple[type[SQLAlchemyModelFactory], ...] = (
     MissionFactory, MissionCatalogFactory, TargetFactory, InstrumentFactory,
     ObservationFactory, FITSFrameFactory, TargetSpecificTimeFactory, PhotometricSourceFactory,
     ProcessingMethodFactory, DataSetFactory, DataSetHierarchyFactory, QualityFlagArrayFactory,
-    CatalogValidationFactory,
+    CatalogValidationFactory, LoadedFileFactory,
 )
 
 
