@@ -31,6 +31,10 @@ REQUIRED_COLUMNS = SPOC_COLUMNS
 #: File names searched for in directories: 2-minute and 20-second light curves, plain,
 #: gzipped or bzip2-compressed (read alike, see :func:`~lightcurvedb.loaders.fitsfile.open_fits`).
 SPOC_PATTERNS = with_compressed(("*_lc.fits", "*_fast-lc.fits"))
+#: Largest TIC number and sector the schema holds (``target.name`` is 64-bit,
+#: ``tess_observation.sector`` 16-bit).
+_MAX_TIC = 2**63 - 1
+_MAX_SECTOR = 2**15 - 1
 #: Relative tolerance when matching ``TIMEDEL`` to a TESS cadence.
 _CADENCE_TOLERANCE = 0.01
 
@@ -147,9 +151,12 @@ def _parse(path: pathlib.Path, hdul: fits.HDUList, content: FitsContent) -> Spoc
     sector = _keyword(path, primary, "SECTOR", "the primary header")
     camera = _keyword(path, primary, "CAMERA", "the primary header")
     ccd = _keyword(path, primary, "CCD", "the primary header")
-    if sector < 1 or not (1 <= camera <= 4 and 1 <= ccd <= 4):
+    if not 1 <= tic_id <= _MAX_TIC:
+        raise LoaderError(path, f"TICID = {tic_id} is out of range (1 to {_MAX_TIC}, a 64-bit "
+                                "catalog number)")
+    if not (1 <= sector <= _MAX_SECTOR) or not (1 <= camera <= 4 and 1 <= ccd <= 4):
         raise LoaderError(path, f"invalid SECTOR/CAMERA/CCD {sector}/{camera}/{ccd} (sectors "
-                                "start at 1; cameras and CCDs are 1-4)")
+                                f"are 1-{_MAX_SECTOR}; cameras and CCDs are 1-4)")
     timesys = str(header.get("TIMESYS", "TDB")).strip().upper()
     if timesys != "TDB":
         raise LoaderError(path, f"TIMESYS = {timesys!r}, expected 'TDB'")
