@@ -269,6 +269,14 @@ def _rewrite_header(source: pathlib.Path, dest: pathlib.Path, ext: int, **keywor
         hdul.writeto(dest, checksum=True)
 
 
+def _rewrite_tic(source: pathlib.Path, dest: pathlib.Path, tic: int) -> None:
+    """Give the primary and LIGHTCURVE headers another (agreeing) TICID."""
+    with fits.open(source) as hdul:
+        for ext in (0, 1):
+            hdul[ext].header["TICID"] = tic
+        hdul.writeto(dest, checksum=True)
+
+
 def _flip_a_data_byte(source: pathlib.Path, dest: pathlib.Path) -> None:
     """Flip a byte of a flux value in the LIGHTCURVE table's data blocks."""
     with fits.open(source) as hdul:
@@ -296,6 +304,13 @@ BAD_FILES = {
     "not_a_cadence": (lambda s, d: _rewrite_header(s, d, 1, TIMEDEL=300 / 86400),
                       "TIMEDEL = 0.00347"),
     "bad_ccd": (lambda s, d: _rewrite_header(s, d, 0, CCD=5), "invalid SECTOR/CAMERA/CCD 1/1/5"),
+    "huge_sector": (lambda s, d: _rewrite_header(s, d, 0, SECTOR=40000),
+                    "SECTOR = 40000 in the primary header cannot be stored in "
+                    "tess_observation.sector: beyond the range of smallint (-32768 to 32767)"),
+    # a TIC number beyond 64 bits (both headers agree): SQLite and PostgreSQL cannot hold it
+    "huge_tic": (lambda s, d: _rewrite_tic(s, d, 2**63 + 5),
+                 "TICID = 9223372036854775813 in the primary header cannot be stored in "
+                 "target.name: beyond the range of bigint"),
     "no_sector": (lambda s, d: _rewrite_header(s, d, 0, SECTOR="one"),
                   "SECTOR = 'one' in the primary header is not int"),
     "missing": (lambda s, d: d, "no such file"),

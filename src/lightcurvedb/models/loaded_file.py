@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import pathlib
+from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint, func
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lightcurvedb.core.base import Base
+
+if TYPE_CHECKING:
+    from lightcurvedb.models.mission import Target
+    from lightcurvedb.models.observation import Observation
 
 __all__ = ["LoadedFile"]
 
@@ -49,6 +54,10 @@ class LoadedFile(Base):
         doc="The observation of those rows, if one.")
     loaded_at: Mapped[dt.datetime] = mapped_column(
         server_default=func.current_timestamp(), doc="When the file was loaded (UTC).")
+
+    target: Mapped[Target | None] = relationship(doc="The :class:`Target`, if any.")
+    observation: Mapped[Observation | None] = relationship(
+        doc="The :class:`Observation`, if any.")
 
     def __repr__(self) -> str:
         return f"LoadedFile(loader={self.loader!r}, file_name={self.file_name!r})"

@@ -31,8 +31,8 @@ __all__ = [
     "DataSetHierarchyFactory",
     "FITSFrameFactory",
     "InstrumentFactory",
-    "LoadedFileFactory",
     "LightcurveDBFactory",
+    "LoadedFileFactory",
     "MissionCatalogFactory",
     "MissionFactory",
     "ObservationFactory",
@@ -250,16 +250,18 @@ class CatalogValidationFactory(LightcurveDBFactory):
 
 
 class LoadedFileFactory(LightcurveDBFactory):
-    """The record of a SPOC file the TESS loader wrote."""
+    """The record of a loaded SPOC file of a new target (no observation)."""
 
     class Meta:
         model = models.LoadedFile
 
     loader = "tess"
-    file_name = factory.Sequence(lambda n: f"tess2018206045859-s0001-{n:016d}-0120-s_lc.fits")
+    file_name = factory.Sequence(
+        lambda n: f"tess2018206045859-s0001-{n:016d}-0120-s_lc.fits")
     sha256 = factory.Sequence(lambda n: f"{n:064x}")
-    size_bytes = 2_039_040
-    file_path = factory.LazyAttribute(lambda row: pathlib.Path("/data/tess") / row.file_name)
+    size_bytes = 1_828_800
+    file_path = factory.LazyAttribute(lambda o: pathlib.Path("/data/s0001") / o.file_name)
+    target = factory.SubFactory(TargetFactory)
 
 
 ALL_FACTORIES: tuple[type[SQLAlchemyModelFactory], ...] = (
