@@ -4,19 +4,21 @@ Build (offline; no inventory, CDN or other network access is needed)::
 
     sphinx-build -W --keep-going -b html docs docs/_build/html
 
-The schema diagram is generated at every build: ``docs/_generated/core_erd.mmd``
-(ignored by git) is written by :func:`lightcurvedb.erd.mermaid_erd` from the
-models' metadata and drawn by ``schema.rst`` with
-``.. mermaid:: _generated/core_erd.mmd``, so it cannot drift from the code.
+Python, SQLAlchemy and astropy names link to their online docs when Debian's
+documentation packages are installed: intersphinx reads their ``objects.inv``
+from ``/usr/share/doc`` (see ``_INVENTORIES`` below) and leaves out a project
+whose file is missing.
 
-Mermaid diagrams are rendered in the reader's browser by mermaid.js. By default
-sphinxcontrib-mermaid points pages at a CDN copy. To read the diagrams offline,
-point it at a local copy of the ``mermaid`` npm package (not committed here)::
+The schema diagrams are generated at every build: the ``lcdb-erd`` directive
+defined here (``.. lcdb-erd:: core``) asks :func:`lightcurvedb.erd.graphviz_erd`
+for the area's DOT text and hands it to ``sphinx.ext.graphviz``, which runs
+Graphviz's ``dot`` (Debian package ``graphviz``) to draw a static SVG. Nothing
+is written into the source tree and the pages need no JavaScript, so they read
+offline and cannot drift from the models.
 
-    npm install mermaid@11.12.1          # any directory, e.g. /tmp/mermaid-local
-    LIGHTCURVEDB_MERMAID_DIST=/tmp/mermaid-local/node_modules/mermaid/dist \\
-        sphinx-build -W --keep-going -b html docs docs/_build/html
-    python -m http.server -d docs/_build/html   # ES modules are not loaded from file://
+sphinxcontrib-mermaid stays enabled for pages that draw mermaid diagrams
+(rendered in the reader's browser by mermaid.js; ``LIGHTCURVEDB_MERMAID_DIST``
+points the pages at a local copy instead of the CDN).
 
 See ``docs/README.rst`` for the details.
 """
@@ -30,13 +32,15 @@ import sys
 
 DOCS = pathlib.Path(__file__).resolve().parent
 ROOT = DOCS.parent
-GENERATED = DOCS / "_generated"
 
 # Build from the source tree even without an (editable) install.
 sys.path.insert(0, str(ROOT / "src"))
 
 import lightcurvedb  # noqa: E402
-from lightcurvedb.erd import mermaid_erd  # noqa: E402
+from docutils.statemachine import StringList  # noqa: E402
+from sphinx.ext.graphviz import Graphviz  # noqa: E402
+
+from lightcurvedb.erd import AREAS, graphviz_erd  # noqa: E402
 
 # Declare every mapped class before autodoc runs: while documenting inherited
 # members autodoc writes annotations it finds in SQLAlchemy's source (e.g.
@@ -45,6 +49,12 @@ from lightcurvedb.erd import mermaid_erd  # noqa: E402
 import lightcurvedb.missions  # noqa: E402, F401
 import lightcurvedb.radio  # noqa: E402, F401
 import lightcurvedb.rbh1  # noqa: E402, F401
+from lightcurvedb.missions.registry import register_missions  # noqa: E402
+
+# Installed mission plugins too (e.g. the downstream example's lcdb_kepler): the
+# tutorial's figures run migrations and queries, which import them, after
+# autodoc has run.
+register_missions()
 
 # -- Project -----------------------------------------------------------------
 
@@ -60,11 +70,36 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.viewcode",
+    "sphinx.ext.graphviz",
     "sphinxcontrib.mermaid",
+    "matplotlib.sphinxext.plot_directive",
 ]
-# No sphinx.ext.intersphinx: builds run offline, and an unreachable inventory
-# would be a warning (an error under -W). References to numpy, astropy and
-# SQLAlchemy therefore render as plain text.
+
+# -- intersphinx from local inventories ---------------------------------------
+# Builds run offline, so no inventory is fetched. Debian's documentation
+# packages ship the objects.inv of their HTML docs; where one is installed, names
+# of that project link to its online docs (the inventory file is local, the
+# link target is the web). A missing file leaves that project out, so a plain
+# build works without them; numpy has no such package in Debian 12 and stays
+# plain text. See docs/README.rst.
+_INVENTORIES = {
+    # name: (online target, Debian package, inventory installed by the package)
+    "python": (f"https://docs.python.org/{sys.version_info.major}.{sys.version_info.minor}/",
+               f"python{sys.version_info.major}.{sys.version_info.minor}-doc",
+               f"/usr/share/doc/python{sys.version_info.major}.{sys.version_info.minor}"
+               "/html/objects.inv"),
+    "sqlalchemy": ("https://docs.sqlalchemy.org/en/14/", "python-sqlalchemy-doc",
+                   "/usr/share/doc/python-sqlalchemy-doc/html/objects.inv"),
+    "astropy": ("https://docs.astropy.org/en/stable/", "python-astropy-doc",
+                "/usr/share/doc/python-astropy-doc/html/objects.inv"),
+}
+if os.environ.get("LIGHTCURVEDB_DOCS_NO_INTERSPHINX"):   # to check the plain build
+    _INVENTORIES = {}
+intersphinx_mapping = {name: (target, inventory)
+                       for name, (target, _, inventory) in _INVENTORIES.items()
+                       if pathlib.Path(inventory).is_file()}
+if intersphinx_mapping:
+    extensions.append("sphinx.ext.intersphinx")
 
 exclude_patterns = ["_build", "_generated", "README.rst", "Thumbs.db", ".DS_Store"]
 nitpicky = False
@@ -94,11 +129,14 @@ napoleon_use_rtype = True
 napoleon_use_ivar = False
 napoleon_preprocess_types = False
 
+# -- graphviz ----------------------------------------------------------------
+
+graphviz_output_format = "svg"  # static, scalable, readable offline
+
 # -- mermaid -----------------------------------------------------------------
 
 mermaid_output_format = "raw"  # rendered client-side; no mmdc/Chromium at build time
 mermaid_version = "11.12.1"  # the CDN version used when no local copy is configured
-mermaid_height = "900px"  # the twelve-table ERD is unreadable at the default 500px
 
 _MERMAID_DIST = os.environ.get("LIGHTCURVEDB_MERMAID_DIST", "").strip()
 if _MERMAID_DIST:
@@ -108,10 +146,23 @@ if _MERMAID_DIST:
     # Resolved relative to _static/ of the built site; see _copy_local_mermaid.
     mermaid_use_local = "mermaid/mermaid.esm.min.mjs"
 
+# -- plot directive ----------------------------------------------------------
+# lightcurves_tutorial.rst draws its figures at build time from a demo database
+# in a temporary directory (removed by the page's last block). The directive
+# writes the images and the code it ran under the build directory only.
+
+plot_include_source = True
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_formats = [("png", 100)]
+plot_pre_code = ""              # each page imports what it uses
+plot_rcparams = {"figure.dpi": 100, "savefig.bbox": "tight"}
+
 # -- HTML --------------------------------------------------------------------
 
 html_theme = "alabaster"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["erd.css"]  # ERDs at full size, scrolling sideways
 html_title = f"lightcurvedb {release}"
 html_theme_options = {
     "description": "One SQLAlchemy ORM for astronomical light curves",
@@ -120,18 +171,25 @@ html_theme_options = {
 }
 
 
-# -- Generated sources -------------------------------------------------------
+# -- Generated diagrams ------------------------------------------------------
 
-def _write_if_changed(path: pathlib.Path, text: str) -> None:
-    """Write ``text`` unless the file already holds it (keeps incremental builds quiet)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.is_file() or path.read_text(encoding="utf-8") != text:
-        path.write_text(text, encoding="utf-8")
+class ERDDirective(Graphviz):
+    """``.. lcdb-erd:: AREA``: the area's entity-relationship diagram, drawn by ``dot``.
 
+    Takes the options of the ``graphviz`` directive (``:caption:``, ``:alt:``,
+    ``:align:``, ...); the DOT text comes from :func:`lightcurvedb.erd.graphviz_erd`.
+    """
 
-def write_generated_sources() -> None:
-    """Regenerate everything under ``docs/_generated`` from the code."""
-    _write_if_changed(GENERATED / "core_erd.mmd", mermaid_erd())
+    required_arguments = 1
+    has_content = False
+
+    def run(self):
+        area = self.arguments[0]
+        if area not in AREAS:
+            raise self.error(f"lcdb-erd: unknown area {area!r}; choose one of {', '.join(AREAS)}")
+        self.arguments = []
+        self.content = StringList(graphviz_erd(area).splitlines(), source=f"graphviz_erd({area!r})")
+        return super().run()
 
 
 def _copy_local_mermaid(app, exception) -> None:
@@ -146,9 +204,7 @@ def _copy_local_mermaid(app, exception) -> None:
                     target / "chunks" / "mermaid.esm.min", dirs_exist_ok=True)
 
 
-write_generated_sources()
-
-
 def setup(app):
-    """Register the build hooks of this configuration."""
+    """Register the ERD directive and the build hooks of this configuration."""
+    app.add_directive("lcdb-erd", ERDDirective)
     app.connect("build-finished", _copy_local_mermaid)

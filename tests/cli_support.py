@@ -7,6 +7,8 @@ import pathlib
 import subprocess
 import sys
 
+import lightcurvedb
+
 
 def clean_env(tmp_path: pathlib.Path) -> dict[str, str]:
     """An environment with no lightcurvedb configuration: HOME and XDG dirs inside tmp_path."""
@@ -15,6 +17,12 @@ def clean_env(tmp_path: pathlib.Path) -> dict[str, str]:
         (tmp_path / name).mkdir(exist_ok=True)
     environ.update(HOME=str(tmp_path / "home"), XDG_CONFIG_HOME=str(tmp_path / "config"),
                    XDG_DATA_HOME=str(tmp_path / "data"))
+    # The subprocess runs from HOME: a relative PYTHONPATH (``PYTHONPATH=src``) would
+    # not find the tree under test there, and another installed copy would run instead.
+    tree = str(pathlib.Path(lightcurvedb.__file__).resolve().parents[1])
+    environ["PYTHONPATH"] = os.pathsep.join(
+        [tree, *(p for p in environ.get("PYTHONPATH", "").split(os.pathsep)
+                 if p and os.path.isabs(p))])
     return environ
 
 

@@ -209,3 +209,63 @@ def test_raw_copy_encoders_round_trip_through_postgres(fresh_postgres_url: URL,
         for (value,), i in zip(got, np.argsort(ints), strict=True):
             assert value.dtype == np.float64
             np.testing.assert_array_equal(value, arrays[i])
+
+
+def test_bench_loaders(fresh_postgres_url: URL, tmp_path: Path) -> None:
+    report = _run("bench_loaders.py", "--files", "4", "--cadences", "50", "--jobs", "2",
+                  "--batch-size", "3", "--rbh1-scale", "1", "--url",
+                  fresh_postgres_url.render_as_string(hide_password=False),
+                  json_path=tmp_path / "loaders.json")
+    assert report["verified"] is True
+    paths = {"tess": {"raw_astropy_read", "load_tess", "load_tess_jobs1", "rerun"},
+             "rbh1": {"raw_rbh1_read", "rbh1_zones01", "rbh1_rerun"},
+             "spaxels": {"raw_cube_read", "spaxels"}}
+    assert _paths(report) == {(backend, workload, "load"): names
+                              for backend in ("postgresql", "sqlite")
+                              for workload, names in paths.items()}
+    files = {"tess": 4, "rbh1": 16, "spaxels": 2}   # SPOC files; RBH-1 set; its s3d cubes
+    for r in report["results"]:
+        assert r["rows"] == r["verified_rows"] == files[r["workload"]]
+        assert r["rows_per_s"] > 0 and r["payload_bytes"] > r["rows"] * 2880
+    _check_ratios(report)
+    assert {(c["backend"], c["check"]) for c in report["targets"]} == {
+        (backend, check) for backend in ("postgresql", "sqlite")
+        for check in ("load_tess vs raw read", "rerun time vs load time")}
+    assert [row["files"] for row in report["rss"]] == [2, 4]
+    assert all(row["peak_rss_mib"] > 0 for row in report["rss"])
+
+
+def test_bench_queries(fresh_postgres_url: URL, tmp_path: Path) -> None:
+    json_path = tmp_path / "queries.json"
+    proc = subprocess.run([sys.executable, str(BENCHMARKS / "bench_queries.py"), "--sizes",
+                           "40,120", "--sectors", "2", "--points", "5", "--repeat", "1",
+                           "--url", fresh_postgres_url.render_as_string(hide_password=False),
+                           "--json", str(json_path)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}"
+    assert "cone_search: about 10 targets per cone" in proc.stdout
+    report = json.loads(json_path.read_text())
+    assert report["verified"] is True
+    # 2 sectors x 2 light curves per target: 40 -> 10 targets, 120 -> 30 targets
+    assert [(r["backend"], r["lightcurves"]) for r in report["results"]] == [
+        ("postgresql", 40), ("postgresql", 120), ("sqlite", 40), ("sqlite", 120)]
+    for r in report["results"]:
+        queries = r["queries"]
+        assert set(queries) == {"by_tic", "quality_flags", "lineage", "cone_search",
+                                "sector_bulk_read"}
+        assert queries["by_tic"]["rows"] == 4 and queries["lineage"]["rows"] == 1
+        assert queries["quality_flags"]["rows"] == 5     # one flag per point
+        assert queries["sector_bulk_read"]["rows"] == r["lightcurves"] // 2
+        assert all(q["ms"] > 0 for q in queries.values())
+    assert report["defects"] == []   # below 100,000 light curves scans are not judged
+
+
+def test_validation_benchmark_runs_and_finds_the_planted_bad_row(tmp_path: Path) -> None:
+    out = tmp_path / "validation.json"
+    proc = subprocess.run([sys.executable, str(BENCHMARKS / "bench_validation.py"),
+                           "--rows", "2000", "--repeat", "1", "--json", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = json.loads(out.read_text())["results"]
+    assert [r["input"] for r in results] == ["numpy columns", "lists", "tuples"]
+    assert all(r["rows"] == 2000 and r["copy_rows_seconds"] > 0 for r in results)

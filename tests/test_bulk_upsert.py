@@ -118,7 +118,8 @@ def test_database_refusal_is_atomic(session: Session) -> None:
              "target_id": target.id, "quality_flags": np.arange(3)},
             {"type": "base_quality_flag", "observation_id": -42,  # no such observation
              "target_id": target.id, "quality_flags": np.arange(3)}]
-    with pytest.raises(BulkLoadError, match="bulk load failed: .*Error"):
+    with pytest.raises(BulkLoadError, match="bulk load failed: the database refused the "
+                                            "write: .*(FOREIGN KEY|foreign key)"):
         upsert_rows(session.connection(), QualityFlagArray, rows, chunk_size=1)
     assert session.scalars(select(QualityFlagArray)
                            .where(QualityFlagArray.target_id == target.id)).all() == []

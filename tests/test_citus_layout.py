@@ -97,8 +97,8 @@ def test_statements_are_in_dependency_order():
               for s in statements]
     assert stages == sorted(stages) and set(stages) == {0, 1, 2}
     altered = {s.split()[2] for s in statements if s.startswith("ALTER TABLE")}
-    assert altered == {"dataset_hierarchy", "fits_frame", "radio.ese_candidates",
-                       "radio.photometry"}
+    assert altered == {"dataset_hierarchy", "fits_frame", "loaded_file",
+                       "radio.ese_candidates", "radio.photometry"}
     assert statements[0] == ("ALTER TABLE dataset_hierarchy DROP CONSTRAINT "
                              "fk_dataset_hierarchy_source_dataset_id_dataset;")
     created = [re.search(r"\('([^']+)'", s).group(1) for s in statements if "create_" in s]

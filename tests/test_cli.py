@@ -67,7 +67,7 @@ def test_demo_without_configuration_twice(env):
     assert len(created) == 1
     assert [line for line in first.splitlines() if line not in created] == \
         [line for line in second.splitlines() if not line.startswith(NOTHING_NEW)]
-    assert first.splitlines()[-7].startswith("Next steps: TIC ")
+    assert first.splitlines()[-8].startswith("Next steps: TIC ")
 
 
 def revisions(current_output: str) -> tuple[str, ...]:

@@ -29,7 +29,7 @@ import lightcurvedb
 from cli_support import lcdb
 from conftest import BACKENDS, create_test_database
 from lightcurvedb.cli import build_parser, main
-from lightcurvedb.demo import install_demo
+from lightcurvedb.demo import DEMO_POSITIONS, install_demo
 from lightcurvedb.lc.extras import require
 from lightcurvedb.lc.files import EXPORT_FORMATS, figure
 from lightcurvedb.lc.selection import parse_target
@@ -419,6 +419,12 @@ def test_plot_writes_a_png_and_draws_the_source_flux(database, source, api, caps
 
 # -- the demo's next steps -------------------------------------------------------------------
 
+def haversine_deg(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
+    a1, d1, a2, d2 = map(np.radians, (ra1, dec1, ra2, dec2))
+    hav = np.sin((d2 - d1) / 2) ** 2 + np.cos(d1) * np.cos(d2) * np.sin((a2 - a1) / 2) ** 2
+    return float(np.degrees(2 * np.arcsin(np.sqrt(hav))))
+
+
 def next_steps(stdout: str) -> list[list[str]]:
     """The commands after ``Next steps``, as argv lists (comments dropped)."""
     tail = stdout[stdout.index("Next steps"):].splitlines()[1:]
@@ -445,22 +451,31 @@ def test_the_demo_next_steps_work_on_the_demo_database(env, request, backend):
     assert demo.returncode == 0, demo.stderr
     assert f"Next steps: TIC {DEMO_TIC} in this database" in demo.stdout
     steps = next_steps(demo.stdout)
-    assert [step[:3] for step in steps[:4]] == [["lcdb", "lc", "show"], ["lcdb", "lc", "show"],
-                                                ["lcdb", "lc", "plot"], ["lcdb", "lc", "export"]]
-    assert len(steps) == 5 and steps[4][:2] == ["python", "-c"]
+    assert [step[:3] for step in steps[:5]] == [["lcdb", "lc", "show"], ["lcdb", "lc", "show"],
+                                                ["lcdb", "lc", "plot"], ["lcdb", "lc", "export"],
+                                                ["lcdb", "targets", "cone"]]
+    assert len(steps) == 6 and steps[5][:2] == ["python", "-c"]
     assert all(str(DEMO_TIC) in " ".join(step) for step in steps)
     home = Path(env["HOME"])
     outputs = [run_step(step, env) for step in steps]
     for step, result in zip(steps, outputs, strict=True):
         assert result.returncode == 0, (step, result.stderr)
         assert result.stderr == "", (step, result.stderr)
-    show, head, plot, export, python = (result.stdout for result in outputs)
+    show, head, plot, export, cone, python = (result.stdout for result in outputs)
     assert [row[6] for row in rows(show)] == ["1000"] * 4          # the demo's cadences
     assert "cadences 1-5 of 1000" in head
     assert plot.startswith("wrote ") and png_size(home / f"tic{DEMO_TIC}.png")[0] == 1000
     table = Table.read(home / f"tic{DEMO_TIC}.ecsv", format="ascii.ecsv")
     assert len(table) == 4000 and set(table["target"]) == {DEMO_TIC}
     assert python.startswith("LightCurveCollection(2 light curves of 1 targets")
+    ra0, dec0, _ = DEMO_POSITIONS[DEMO_TIC]      # the demo's (illustrative) input positions
+    near = sorted((haversine_deg(ra0, dec0, ra, dec), tic)
+                  for tic, (ra, dec, _) in DEMO_POSITIONS.items()
+                  if haversine_deg(ra0, dec0, ra, dec) <= 10.0)
+    cone_rows = [line.split() for line in cone.splitlines()[3:]]
+    assert [int(row[2]) for row in cone_rows] == [tic for _, tic in near]
+    assert [float(row[-1]) for row in cone_rows] == pytest.approx([d for d, _ in near],
+                                                                  abs=1e-6)
     if backend == "postgresql":
-        assert all("--url" in step for step in steps[:4])
+        assert all("--url" in step for step in steps[:5])
         assert not (Path(env["XDG_DATA_HOME"]) / "lightcurvedb").exists()   # SQLite untouched

@@ -113,3 +113,18 @@ def test_progress_bar_on_long_runs_and_no_progress(env, url, tmp_path):
     quiet = lcdb(env, "--url", url, "load", "tess", "--no-progress", str(tmp_path))
     assert (quiet.returncode, quiet.stderr) == (0, "")
     assert quiet.stdout == "TESS SPOC light curves: 6 files: 0 loaded, 6 skipped, 0 failed\n"
+
+
+def test_jobs_and_batch_size(env, url, spoc_dir):
+    args = build_parser().parse_args(["load", "tess", "x"])
+    assert (args.jobs, args.batch_size) == (None, 32)   # None: the loader picks
+    first = lcdb(env, "--url", url, "load", "tess", "--jobs", "2", "--batch-size", "1",
+                 str(spoc_dir))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == "TESS SPOC light curves: 2 files: 2 loaded, 0 skipped, 0 failed\n"
+    assert rows(url, DataSet) == 4
+    again = lcdb(env, "--url", url, "load", "tess", "--jobs", "2", str(spoc_dir))
+    assert again.stdout == "TESS SPOC light curves: 2 files: 0 loaded, 2 skipped, 0 failed\n"
+    for bad in ("0", "two"):
+        refused = lcdb(env, "--url", url, "load", "tess", "--jobs", bad, str(spoc_dir))
+        assert refused.returncode == 2 and "--jobs" in refused.stderr

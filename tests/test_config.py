@@ -93,6 +93,8 @@ def test_group_readable_config_warns(home):
     ("[Credentials]\nusername = x\n", "lacks database_name"),
     ("[Credentials]\nusername = x\ndatabase_name = y\ndatabase_port = five\n", "not a number"),
     ("[Credentials]\nusername = x\ndatabase_name = y\npasword = z\n", "unknown key.*pasword"),
+    ("[Credentials]\nusername = x\ndatabase_name = y\ndialect = mysql\n",
+     "dialect 'mysql' is not one of postgresql, postgresql\\+psycopg, postgresql\\+psycopg2$"),
 ])
 def test_broken_config_files_name_the_file_and_the_problem(home, text, message):
     path = home / "db.conf"
@@ -101,6 +103,19 @@ def test_broken_config_files_name_the_file_and_the_problem(home, text, message):
     with pytest.raises(ConfigurationError, match=message) as info:
         url_from_config(path)
     assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(("dialect", "driver"), [
+    (None, "postgresql+psycopg"), ("postgresql", "postgresql+psycopg"),
+    ("postgresql+psycopg", "postgresql+psycopg"), (" postgresql+psycopg2", "postgresql+psycopg2")])
+def test_a_kavli_style_dialect_key_picks_the_driver(home, dialect, driver):
+    path = _write_conf(home)
+    if dialect is not None:
+        path.write_text(path.read_text() + f"dialect ={dialect}\n")
+    url = url_from_config(path)
+    assert url.drivername == driver
+    assert (url.username, url.host, url.port, url.database) == (
+        "astro", "db.example.org", 6543, "lightcurves")
 
 
 def test_plain_postgresql_urls_use_psycopg3_and_psycopg2_still_works():

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 import lightcurvedb
 from lightcurvedb import migrations
+from lightcurvedb.core.column_rules import ColumnValueError
 from lightcurvedb.missions import registry
 from lightcurvedb.missions.tess import TESSObservation, tess_ccd
 from lightcurvedb.models import FITSFrame, Observation, QualityFlagArray, UnknownQualityBitError
@@ -186,12 +187,23 @@ def test_subclass_columns_load_without_a_query_per_row(session):
 
 def test_kepler_rows_are_checked_by_the_database(session):
     instrument = factories.InstrumentFactory()
+    good = KeplerObservation(instrument=instrument, quarter=1, season=3, ccd_module=2,
+                             ccd_output=1)
+    session.add(good)
+    session.flush()
+    table = KeplerObservation.__table__
     for bad in ({"quarter": 18}, {"season": 4}, {"ccd_module": 5}, {"ccd_output": 0},
                 {"cadence_type": "fast"}):
         values = {"quarter": 1, "season": 3, "ccd_module": 2, "ccd_output": 1, **bad}
-        with pytest.raises(IntegrityError), session.begin_nested():
+        (key, value), = bad.items()
+        # The ORM refuses it before the flush, from the downstream table's own CHECKs ...
+        with pytest.raises(ColumnValueError, match=rf"^KeplerObservation\.{key} = "
+                                                   rf"{value!r}: "), session.begin_nested():
             session.add(KeplerObservation(instrument=instrument, **values))
             session.flush()
+        # ... and the database still refuses it from a statement built by hand.
+        with pytest.raises(IntegrityError), session.begin_nested():
+            session.execute(sa.update(table).where(table.c.id == good.id).values(**bad))
 
 
 def test_deleting_an_observation_removes_its_kepler_row(session):

@@ -12,13 +12,15 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
+import lightcurvedb
 from lightcurvedb import connect, extensions, migrations
 from lightcurvedb.cli import main
 from lightcurvedb.core import pgpolygon
 from lightcurvedb.core.engine import session as open_session
 from lightcurvedb.core.extensions import availability, create_if_allowed
 from lightcurvedb.core.geometry import SkyPolygon
-from lightcurvedb.missions import jwst
+from lightcurvedb.missions import jwst, tess
+from lightcurvedb.models import Target
 from lightcurvedb.radio.catalog import cone_search, load_master_sources
 from lightcurvedb.rbh1 import (
     WCSSolution,
@@ -34,6 +36,29 @@ EFFECTS = ("PostGIS not permitted for role lcdb_owner: footprints stored as text
            "and exact distance")
 CONES = [(120.0, -20.0, 0.1), (0.001, 10.0, 3.0), (359.999, 10.0, 0.5), (10.0, -89.0, 40.0),
          (300.0, 0.0, 30.0), (45.0, 30.0, 0.0001), (RA0, DEC0, 5.0)]
+#: Target positions: patches across RA = 0, at the north pole, and a wide band.
+TARGET_PATCHES = ((0.0, 10.0, 4.0), (150.0, 88.5, 3.0), (84.3, -80.5, 1.0), (200.0, 0.0, 40.0))
+N_TARGETS = 600
+
+
+def _target_positions(seed: int = 14) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    ra, dec = [], []
+    for i in range(N_TARGETS):
+        ra0, dec0, half = TARGET_PATCHES[i % len(TARGET_PATCHES)]
+        d = float(np.clip(dec0 + rng.uniform(-half, half), -90, 90))
+        ra.append(float((ra0 + rng.uniform(-half, half) / max(math.cos(math.radians(d)), 0.05))
+                        % 360.0))
+        dec.append(d)
+    return np.array(ra), np.array(dec)
+
+
+def _add_targets(session) -> None:
+    _, catalog = tess.ensure_tess_mission(session)
+    ra, dec = _target_positions()
+    session.add_all(Target(catalog=catalog, name=1000 + i, ra=float(a), dec=float(d))
+                    for i, (a, d) in enumerate(zip(ra, dec, strict=True)))
+    session.add(Target(catalog=catalog, name=999))  # no position: never in a cone
 
 
 def _footprints(n: int = 24, seed: int = 11) -> list[SkyPolygon]:
@@ -70,6 +95,7 @@ def _populate(url: URL | str, tmp_path) -> None:
             path = tmp_path / "master.fits"
             load_master_sources(session,
                                 path if path.exists() else write_fits(path, make_catalog()))
+            _add_targets(session)
     finally:
         engine.dispose()
 
@@ -91,20 +117,32 @@ def _answers(engine: sa.Engine) -> dict[str, object]:
             "overlapping polygons": [ids(overlapping_footprints(session, p)) for p in probes],
             "invalid": count_invalid_footprints(session),
             "cones": [[s.source_id for s in cone_search(session, *cone)] for cone in CONES],
+            "target cones": [[int(n) for n in lightcurvedb.cone_search(
+                session, (ra, dec), radius)["name"]] for ra, dec, radius in CONES
+                + [(a, d, h) for a, d, h in TARGET_PATCHES]],
         }
+
+
+def _haversine_deg(ra: float, dec: float, ra_s: np.ndarray, dec_s: np.ndarray) -> np.ndarray:
+    ra0, dec0, ra_s, dec_s = math.radians(ra), math.radians(dec), np.radians(ra_s), \
+        np.radians(dec_s)
+    hav = (np.sin((dec_s - dec0) / 2) ** 2
+           + np.cos(dec_s) * np.cos(dec0) * np.sin((ra_s - ra0) / 2) ** 2)
+    return np.degrees(2 * np.arcsin(np.sqrt(np.clip(hav, 0, 1))))
 
 
 def _python_answers(catalog: dict[str, np.ndarray]) -> dict[str, object]:
     """The same queries answered by SkyPolygon and a brute-force haversine (cones as sets)."""
     shapes = _footprints()
     cones = []
-    ra_s, dec_s = np.radians(catalog["ra"]), np.radians(catalog["dec"])
     for ra, dec, radius in CONES:
-        ra0, dec0 = math.radians(ra), math.radians(dec)
-        hav = (np.sin((dec_s - dec0) / 2) ** 2
-               + np.cos(dec_s) * np.cos(dec0) * np.sin((ra_s - ra0) / 2) ** 2)
-        sep = np.degrees(2 * np.arcsin(np.sqrt(np.clip(hav, 0, 1))))
+        sep = _haversine_deg(ra, dec, catalog["ra"], catalog["dec"])
         cones.append(sorted(str(catalog["source_id"][i]) for i in np.flatnonzero(sep <= radius)))
+    target_ra, target_dec = _target_positions()
+    target_cones = []
+    for ra, dec, radius in CONES + list(TARGET_PATCHES):
+        sep = _haversine_deg(ra, dec, target_ra, target_dec)
+        target_cones.append(sorted(1000 + int(i) for i in np.flatnonzero(sep <= radius)))
     return {
         "containing": [[i for i, s in enumerate(shapes) if s.contains(ra, dec)]
                        for ra, dec in _points()],
@@ -114,6 +152,7 @@ def _python_answers(catalog: dict[str, np.ndarray]) -> dict[str, object]:
                                  for p in _footprints(8, seed=13)],
         "invalid": 0,
         "cones": cones,
+        "target cones": target_cones,
     }
 
 
@@ -188,11 +227,14 @@ def test_same_answers_with_and_without_extensions(postgres_server, owner_databas
     expected = _python_answers(make_catalog())
     assert sum(map(len, expected["containing"])) > 20  # the points do hit footprints
     assert sum(map(len, expected["overlapping"])) > 4
+    assert all(expected["target cones"][len(CONES):])  # every patch's cone finds targets
     for name, got in answers.items():
-        assert {k: v for k, v in got.items() if k not in ("footprints", "cones")} == \
-            {k: v for k, v in expected.items() if k != "cones"}, name
-        assert [sorted(cone) for cone in got["cones"]] == expected["cones"], name
-        assert got["cones"] == answers["sqlite"]["cones"], name  # nearest first, everywhere
+        cones = ("cones", "target cones")
+        assert {k: v for k, v in got.items() if k not in ("footprints", *cones)} == \
+            {k: v for k, v in expected.items() if k not in cones}, name
+        for key in cones:
+            assert [sorted(cone) for cone in got[key]] == expected[key], (name, key)
+            assert got[key] == answers["sqlite"][key], (name, key)  # nearest first, everywhere
     shapes = _footprints()
     for name in ("sqlite", "owner"):  # WKT text keeps every bit
         assert answers[name]["footprints"] == shapes
@@ -224,6 +266,7 @@ def test_installing_extensions_later_moves_the_data(postgres_server, owner_datab
         postgres_server.run_sql("CREATE EXTENSION q3c", database=database)
         assert _lcdb(capsys, owner_database_url, "db", "enable-extensions") == [
             f"q3c {versions['q3c']} index sources_q3c_idx built on radio.sources (308 rows)",
+            f"q3c {versions['q3c']} index target_q3c_idx built on target ({N_TARGETS + 1} rows)",
             f"extensions: postgis {versions['postgis']}, q3c {versions['q3c']}"]
         assert _lcdb(capsys, owner_database_url, "db", "enable-extensions") == [
             "nothing to enable", f"extensions: postgis {versions['postgis']}, q3c "
@@ -240,9 +283,12 @@ def test_installing_extensions_later_moves_the_data(postgres_server, owner_datab
             plan = "\n".join(connection.exec_driver_sql(
                 "EXPLAIN SELECT source_id FROM radio.sources "
                 "WHERE q3c_radial_query(ra_deg, dec_deg, 120.0, -20.0, 0.1)").scalars())
+            target_plan = "\n".join(connection.exec_driver_sql(
+                "EXPLAIN SELECT id FROM target "
+                "WHERE q3c_radial_query(ra, dec, 84.3, -80.5, 0.1)").scalars())
     finally:
         engine.dispose()
-    assert functions == 0 and "sources_q3c_idx" in plan
+    assert functions == 0 and "sources_q3c_idx" in plan and "target_q3c_idx" in target_plan
     assert {k: v for k, v in after.items() if k != "footprints"} == \
         {k: v for k, v in before.items() if k != "footprints"}
     for got, want in zip(after["footprints"], before["footprints"], strict=True):

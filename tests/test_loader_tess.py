@@ -228,12 +228,21 @@ def test_loading_twice_skips_and_changes_nothing(session, good_dir, good_files):
 def test_same_file_with_different_data_is_refused(session, good_files, tmp_path):
     load_lightcurves(session, good_files[:1], progress=False)
     before = counts(session)
+    # the same name with other content: refused by its hash, before its arrays are read
     changed = write_spoc_lightcurve(tmp_path, tic_id=A, sector=1, camera=1, ccd=1,
                                     n_cadences=400, seed=99)
-    report = load_lightcurves(session, [changed], progress=False)
-    [(path, reason)] = report.failures
-    assert path == changed
-    assert reason.startswith("already loaded with different data (times, SAP flux, PDCSAP flux")
+    assert changed.name == good_files[0].name
+    # another name for the same target and observation: compared array by array
+    renamed = changed.rename(tmp_path / "renamed_lc.fits")
+    changed = write_spoc_lightcurve(tmp_path, tic_id=A, sector=1, camera=1, ccd=1,
+                                    n_cadences=400, seed=99)
+    report = load_lightcurves(session, [changed, renamed], progress=False)
+    assert report.failed == [changed, renamed]
+    (_, by_hash), (_, by_rows) = report.failures
+    assert by_hash.startswith("changed since it was loaded (sha256 ")
+    assert by_hash.endswith("now); the loaded rows are kept, not overwritten")
+    assert by_rows.startswith("already loaded with different data (times, SAP flux, "
+                              "PDCSAP flux")
     assert counts(session) == before
     *_, sap, _, _ = rows_of(session, good_files[0])
     np.testing.assert_array_equal(sap.values, columns(good_files[0])["SAP_FLUX"])
@@ -257,6 +266,14 @@ def test_other_cadence_numbers_in_a_known_observation_are_refused(session, good_
 def _rewrite_header(source: pathlib.Path, dest: pathlib.Path, ext: int, **keywords) -> None:
     with fits.open(source) as hdul:
         hdul[ext].header.update(keywords)
+        hdul.writeto(dest, checksum=True)
+
+
+def _rewrite_tic(source: pathlib.Path, dest: pathlib.Path, tic: int) -> None:
+    """Give the primary and LIGHTCURVE headers another (agreeing) TICID."""
+    with fits.open(source) as hdul:
+        for ext in (0, 1):
+            hdul[ext].header["TICID"] = tic
         hdul.writeto(dest, checksum=True)
 
 
@@ -287,6 +304,13 @@ BAD_FILES = {
     "not_a_cadence": (lambda s, d: _rewrite_header(s, d, 1, TIMEDEL=300 / 86400),
                       "TIMEDEL = 0.00347"),
     "bad_ccd": (lambda s, d: _rewrite_header(s, d, 0, CCD=5), "invalid SECTOR/CAMERA/CCD 1/1/5"),
+    "huge_sector": (lambda s, d: _rewrite_header(s, d, 0, SECTOR=40000),
+                    "SECTOR = 40000 in the primary header cannot be stored in "
+                    "tess_observation.sector: beyond the range of smallint (-32768 to 32767)"),
+    # a TIC number beyond 64 bits (both headers agree): SQLite and PostgreSQL cannot hold it
+    "huge_tic": (lambda s, d: _rewrite_tic(s, d, 2**63 + 5),
+                 "TICID = 9223372036854775813 in the primary header cannot be stored in "
+                 "target.name: beyond the range of bigint"),
     "no_sector": (lambda s, d: _rewrite_header(s, d, 0, SECTOR="one"),
                   "SECTOR = 'one' in the primary header is not int"),
     "missing": (lambda s, d: d, "no such file"),

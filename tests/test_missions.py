@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 from astropy import units as u
 
+from lightcurvedb.core.column_rules import ColumnValueError
 from lightcurvedb.missions import hst, jwst, tess
 from lightcurvedb.models import (
     FITSFrame,
@@ -215,8 +216,21 @@ def test_tess_observation_knows_its_camera_and_ccd(session):
 def test_tess_cadence_must_be_one_tess_flew(session):
     session.add(tess.TESSObservation(instrument=tess.tess_ccd(session, 1, 1), sector=1,
                                      cadence_seconds=60))
-    with pytest.raises(sa.exc.IntegrityError), session.begin_nested():
+    # the CHECK constraint, read from the table metadata, refuses it before the flush
+    with pytest.raises(ColumnValueError, match=r"TESSObservation.cadence_seconds = 60: not "
+                                               r"one of 20, 120, 200, 600, 1800"), \
+            session.begin_nested():
         session.flush()
+
+
+def test_tess_cadence_check_is_in_the_database_too(session):
+    obs = tess.TESSObservation(instrument=tess.tess_ccd(session, 1, 1), sector=1,
+                               cadence_seconds=120)
+    session.add(obs)
+    session.flush()
+    table = tess.TESSObservation.__table__
+    with pytest.raises(sa.exc.IntegrityError), session.begin_nested():
+        session.execute(sa.update(table).where(table.c.id == obs.id).values(cadence_seconds=60))
 
 
 def test_frames_are_polymorphic_per_file_type(session):

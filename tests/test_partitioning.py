@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from lightcurvedb import connect, migrations, partitions
 from lightcurvedb.missions.tess import TESSQualityFlagArray
@@ -20,6 +20,7 @@ from lightcurvedb.models import (
     DataSetHierarchy,
     Observation,
     QualityFlagArray,
+    Target,
     TargetSpecificTime,
 )
 from lightcurvedb.radio import products_service
@@ -329,11 +330,23 @@ PHOTOMETRY_TIMES = (dt.datetime(2026, 10, 31, 23, 0, tzinfo=UTC),
                     dt.datetime(1969, 7, 20, 20, 17, tzinfo=UTC))
 
 
+def _target_0007(session: Session, catalog_id: int, name: int) -> Target:
+    """A target row as the 0007 schema has it (the ORM would insert today's columns too)."""
+    target_id = session.execute(sa.text(
+        "INSERT INTO target (catalog_id, name) VALUES (:c, :n) RETURNING id"),
+        {"c": catalog_id, "n": name}).scalar_one()
+    target = Target(id=target_id, catalog_id=catalog_id, name=name)
+    make_transient_to_detached(target)      # as if loaded: nothing of it is written again
+    session.add(target)
+    return target
+
+
 def _seed_0007(engine) -> list[int]:
     """Rows written at revision 0007: 3 observations x 2 targets, lineage, photometry, a view."""
     with Session(engine) as session, f.bound_to(session):
         observations = [f.ObservationFactory() for _ in range(3)]
-        targets = [f.TargetFactory() for _ in range(2)]
+        targets = [_target_0007(session, f.MissionCatalogFactory().id, 100 + i)
+                   for i in range(2)]
         for observation in observations:
             for target in targets:
                 _observation_rows(observation, target)

@@ -92,3 +92,40 @@ def test_real_desi_coadd_and_redrock_files_are_one_target(session, real_file):
     assert (per_exposure_run.new_targets, per_exposure_run.existing_targets) == (0, 1)
     assert (third.new_targets, third.existing_targets) == (0, 1)
     assert session.scalars(sa.select(Target.name)).all() == [targetid]
+
+
+def test_real_desi_positions_are_stored_as_in_the_fibermap(session, real_file, tmp_path):
+    """``positions="desi"``: TARGET_RA/DEC, REF_EPOCH, PMRA/PMDEC of the coadd's FIBERMAP.
+
+    The redrock file's FIBERMAP gives the same values (no conflict); a catalog
+    claiming another position for the same TARGETID is refused and changes nothing.
+    """
+    from lightcurvedb.loaders.catalog_targets import load_catalog_targets
+    from lightcurvedb.models import Target
+
+    coadd, redrock = real_file("desi_coadd"), real_file("desi_redrock")
+    with fits.open(coadd) as hdul:
+        row = hdul["FIBERMAP"].data[0]
+        want = {"name": int(row["TARGETID"]), "ra": float(row["TARGET_RA"]),
+                "dec": float(row["TARGET_DEC"]), "epoch": float(row["REF_EPOCH"]),
+                "pm_ra": float(row["PMRA"]), "pm_dec": float(row["PMDEC"])}
+    runs = [load_catalog_targets(session, [path], catalog="DESI SV1", mission="DESI",
+                                 hdu="FIBERMAP", positions="desi") for path in (coadd, redrock)]
+    assert all(run.ok for run in runs), runs[-1].render()
+    assert [(r.new_targets, r.existing_targets) for r in runs] == [(1, 0), (0, 1)]
+    target = session.scalars(sa.select(Target)).one()
+    assert {name: getattr(target, name) for name in want} == want
+    assert 0.0 <= want["ra"] < 360.0 and want["epoch"] > 2000.0      # a real position
+
+    table = fits.BinTableHDU.from_columns([
+        fits.Column(name="TARGETID", format="K", array=np.array([want["name"]])),
+        fits.Column(name="TARGET_RA", format="D", array=np.array([want["ra"] + 1.0])),
+        fits.Column(name="TARGET_DEC", format="D", array=np.array([want["dec"]]))])
+    table.writeto(tmp_path / "moved.fits")
+    refused = load_catalog_targets(session, [tmp_path / "moved.fits"], catalog="DESI SV1",
+                                   mission="DESI", positions="TARGET_RA=ra,TARGET_DEC=dec")
+    assert not refused.ok
+    assert (f"TARGET_RA {want['ra'] + 1.0} in the file, {want['ra']} stored"
+            in refused.files.failures[0][1])
+    session.expire_all()
+    assert session.scalars(sa.select(Target.ra)).one() == want["ra"]

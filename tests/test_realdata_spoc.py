@@ -122,6 +122,35 @@ def test_real_light_curves_load_with_every_value_as_in_the_file(session, spoc_fi
         assert np.count_nonzero(flags.quality_flags) > 0
 
 
+def _number_or_none(header: fits.Header, keyword: str) -> float | None:
+    value = header.get(keyword)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        else None
+
+
+def test_real_files_give_their_targets_a_sky_position(session, spoc_files):
+    load_lightcurves(session, spoc_files, progress=False)
+    session.expire_all()
+    with_motion = 0
+    for path in spoc_files:
+        with fits.open(path) as hdul:
+            header = hdul[0].header
+            want = {"ra": header["RA_OBJ"], "dec": header["DEC_OBJ"],
+                    "epoch": header["EQUINOX"], "pm_ra": _number_or_none(header, "PMRA"),
+                    "pm_dec": _number_or_none(header, "PMDEC"),
+                    "magnitude": header["TESSMAG"]}
+        target = session.scalars(select(Target).where(Target.name == header["TICID"])).one()
+        got = {name: getattr(target, name) for name in want}
+        assert got == want, path.name
+        assert target.magnitude_band == "TESS"
+        coord = target.coord
+        assert (coord.ra.deg, coord.dec.deg) == (want["ra"], want["dec"])
+        if want["pm_ra"] is not None:
+            with_motion += 1
+            assert coord.pm_ra_cosdec.to_value(u.mas / u.yr) == pytest.approx(want["pm_ra"])
+    assert with_motion >= 1  # a real file with a proper motion, at least
+
+
 def test_loading_the_real_files_twice_changes_nothing(session, spoc_files):
     load_lightcurves(session, spoc_files, progress=False)
     first = counts(session)
@@ -192,7 +221,8 @@ def test_generated_spoc_file_has_the_real_layout(real_file, tmp_path):
         assert g["APERTURE"].data.shape == r["APERTURE"].data.shape
         for index, keywords in ((0, ("TELESCOP", "INSTRUME", "OBJECT", "TICID", "SECTOR",
                                      "CAMERA", "CCD", "ORIGIN", "CREATOR", "PROCVER",
-                                     "DATA_REL", "FILEVER", "RADESYS", "EQUINOX")),
+                                     "DATA_REL", "FILEVER", "RADESYS", "EQUINOX", "RA_OBJ",
+                                     "DEC_OBJ", "PMRA", "PMDEC", "TESSMAG")),
                                 (1, ("TICID", "TIMEDEL", "BJDREFI", "BJDREFF", "TIMEUNIT",
                                      "TIMESYS", "TIMEREF", "TSTART", "TSTOP", "INT_TIME",
                                      "PDCMETHD", "EXTNAME"))):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from lightcurvedb import migrations
 from lightcurvedb.core.engine import connect
 from lightcurvedb.core.engine import session as open_session
 
-__all__ = ["add_command", "add_group", "run_in_session"]
+__all__ = ["add_command", "add_group", "require_schema", "run_in_session"]
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -46,3 +47,10 @@ def run_in_session(args: argparse.Namespace, work: Callable[[Session], int], *,
             return work(db)
     finally:
         engine.dispose()
+
+
+def require_schema(session: Session) -> None:
+    """Raise LookupError (one line) if ``session``'s database has no lightcurvedb tables."""
+    if not inspect(session.connection()).has_table("mission_catalog"):
+        raise LookupError("the database has no lightcurvedb tables: run 'lcdb db upgrade' "
+                          "and load data (or 'lcdb demo')")

@@ -14,6 +14,7 @@ Examples
    $ lcdb load rbh1 rbh1_data/ --dictionary fits_data_dictionary.json  # HST + JWST files
    $ lcdb load catalog fastspec-iron.fits --catalog "DESI DR1" --mission DESI  # TARGETIDs
    $ lcdb lc show TIC 261136679      # its light curves; also lc plot -o x.png, lc export -o x.ecsv
+   $ lcdb targets cone "TIC 261136679" 30arcmin   # targets near it; targets list, search
 
 The database is ``--url`` if given, else what :func:`lightcurvedb.connect`
 resolves (``LIGHTCURVEDB_URL``, ``db.conf``, the default SQLite file). Errors
@@ -32,11 +33,12 @@ from contextlib import contextmanager
 
 from alembic.util import CommandError
 from sqlalchemy.engine import URL, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from lightcurvedb import __version__, extensions, migrations
 from lightcurvedb._clitools import add_command
 from lightcurvedb.core.config import ConfigurationError
+from lightcurvedb.core.db_errors import describe_db_error
 from lightcurvedb.core.engine import connect
 from lightcurvedb.core.engine import session as open_session
 from lightcurvedb.demo import install_demo, rbh1_next_steps
@@ -46,12 +48,13 @@ from lightcurvedb.radio.cli import add_radio_commands
 from lightcurvedb.radio.cli_analysis import add_radio_analysis_commands
 from lightcurvedb.radio.cli_layout import add_state_option
 from lightcurvedb.rbh1.cli import add_rbh1_commands
+from lightcurvedb.targets_cli import add_targets_commands
 
 __all__ = ["build_parser", "error_message", "main"]
 
 #: Errors reported as one ``lcdb: error:`` line rather than a traceback.
 USER_ERRORS = (ConfigurationError, SQLAlchemyError, CommandError, OSError, ValueError,
-               LookupError, ImportError)
+               LookupError, ImportError, OverflowError)
 
 
 def error_message(exc: BaseException) -> str:
@@ -68,11 +71,15 @@ def error_message(exc: BaseException) -> str:
     str
         The first non-empty line of the message, or the exception's class name;
         for a missing PostGIS or q3c function, which extension it belongs to
-        (:func:`lightcurvedb.extensions.explain`).
+        (:func:`lightcurvedb.extensions.explain`); for a value the database
+        refused (``IntegrityError``, ``DataError``), the constraint or column
+        (:func:`lightcurvedb.core.db_errors.describe_db_error`).
     """
     hint = extensions.explain(exc) if isinstance(exc, SQLAlchemyError) else None
     if hint is not None:
         return hint
+    if isinstance(exc, (IntegrityError, DataError, OverflowError)):
+        return describe_db_error(exc)
     source = getattr(exc, "orig", None) if isinstance(exc, SQLAlchemyError) else None
     text = str(source if source is not None else exc)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
@@ -219,6 +226,16 @@ def _cmd_repoint(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def _cmd_load_tess(args: argparse.Namespace) -> int:
     # astropy.io.fits: import only when used
     from lightcurvedb.loaders.tess import find_spoc_files, load_paths
@@ -226,7 +243,8 @@ def _cmd_load_tess(args: argparse.Namespace) -> int:
     files = find_spoc_files(args.paths)   # an empty directory fails before migrating
     with _engine(args) as engine:
         migrations.upgrade(engine)
-        report = load_paths(engine, files, progress=args.progress, strict=args.strict)
+        report = load_paths(engine, files, progress=args.progress, strict=args.strict,
+                            jobs=args.jobs, batch_size=args.batch_size)
     print(report.render())
     return 0 if report.ok else 1
 
@@ -322,6 +340,12 @@ def build_parser() -> argparse.ArgumentParser:
                            help="do not show a progress bar on stderr")
     load_tess.add_argument("--strict", action="store_true",
                            help="stop at the first file that fails and commit nothing")
+    load_tess.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+                           help="worker processes reading files while the main one writes "
+                                "(default: the usable cores, at most 8; 1 for a few files)")
+    load_tess.add_argument("--batch-size", type=_positive_int, default=32, metavar="N",
+                           help="files written and committed together (default 32); a re-run "
+                                "skips committed files by their recorded hash")
     load_rbh1 = add_command(load_commands, "rbh1", "load an RBH-1 directory of HST WFC3 and "
                              "JWST NIRSpec files into zones 0-1; exit status 1 if any file "
                              "failed or a directory holds none", _cmd_load_rbh1, common)
@@ -337,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="stop at the first file that fails and commit nothing")
     add_catalog_commands(load_commands, commands, common)
     add_lc_commands(commands, common)
+    add_targets_commands(commands, common)
     add_rbh1_commands(commands, common)
     radio = add_radio_commands(commands, common)
     add_radio_analysis_commands(radio, common)

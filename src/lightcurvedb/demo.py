@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from lightcurvedb import migrations
 from lightcurvedb.core.engine import connect
 from lightcurvedb.core.engine import session as open_session
-from lightcurvedb.loaders.tess import FLUX_UNIT, PDC_METHOD, SAP_SOURCE
+from lightcurvedb.loaders.tess import FLUX_UNIT, PDC_METHOD, SAP_SOURCE, record_position
 from lightcurvedb.missions.tess import (
     TESS_QUALITY_BITS,
     TESSObservation,
@@ -52,13 +52,18 @@ from lightcurvedb.models import (
     TargetSpecificTime,
 )
 
-__all__ = ["DEMO_TARGETS", "DemoRow", "DemoSummary", "build_demo", "install_demo",
+__all__ = ["DEMO_POSITIONS", "DEMO_TARGETS", "DemoRow", "DemoSummary", "build_demo", "install_demo",
            "rbh1_next_steps"]
 
 #: TIC id -> (barycentric offset in days, SAP flux in e-/s, relative noise per cadence).
 DEMO_TARGETS = {261136679: (-0.00212, 1.9e6, 2e-4), 25155310: (0.00347, 1.6e4, 8e-4),
                 307210830: (-0.00401, 4.1e4, 6e-4), 220479565: (0.00125, 8.3e3, 1e-3),
                 149603524: (0.00289, 3.3e4, 7e-4)}
+#: TIC id -> (RA, Dec in deg at J2000.0, TESS magnitude): illustrative positions in the
+#: southern continuous viewing zone, as synthetic as the photometry.
+DEMO_POSITIONS = {261136679: (84.2912, -80.4691, 5.105), 25155310: (63.1875, -69.2271, 10.117),
+                  307210830: (124.5319, -68.3130, 9.393), 220479565: (88.0440, -66.1890, 11.402),
+                  149603524: (87.1402, -63.9884, 9.627)}
 _TRANSIT = {"tic": 25155310, "t0": 1325.45, "period": 2.885, "depth": 0.01, "duration": 0.12}
 #: (sector, camera, CCD, start in BTJD, first cadence number).
 _SECTORS = ((1, 1, 1, 1325.29, 70445), (2, 2, 3, 1354.10, 91188))
@@ -165,6 +170,7 @@ class DemoSummary:
             (f"lcdb lc plot TIC {tic} -o tic{tic}.png{option}",
              "needs the plot extra: pip install '.[plot]'"),
             (f"lcdb lc export TIC {tic} -o tic{tic}.ecsv{option}", "also .csv, .fits, .parquet"),
+            (f"lcdb targets cone 'TIC {tic}' 10deg{option}", "the targets around it"),
         ]
         width = max(len(command) for command, _ in steps)
         lines = [f"Next steps: TIC {tic} in this database" +
@@ -322,6 +328,9 @@ def build_demo(db: Session) -> DemoSummary:
     create_tess_instruments(db)
     targets = {tic: _get_or_create(db, Target, {"catalog": catalog, "name": tic})
                for tic in DEMO_TARGETS}
+    for tic, (ra, dec, tmag) in DEMO_POSITIONS.items():
+        record_position(targets[tic], {"ra": ra, "dec": dec, "epoch": 2000.0,
+                                       "magnitude": tmag, "magnitude_band": "TESS"})
     source = _get_or_create(db, PhotometricSource, {"name": SAP_SOURCE[0]},
                             description=SAP_SOURCE[1])
     method = _get_or_create(db, ProcessingMethod, {"name": PDC_METHOD[0]},

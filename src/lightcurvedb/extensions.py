@@ -52,8 +52,9 @@ NOTES = {"postgis": "PostGIS, installed by lightcurvedb migration 0003 (RBH-1)",
 #: The footprint columns, converted to PostGIS geometry by :func:`enable`.
 FOOTPRINTS = (("rbh1", "wcs_solutions"), ("rbh1", "regions_of_interest"))
 
-_Q3C_INDEX = "CREATE INDEX IF NOT EXISTS sources_q3c_idx ON radio.sources " \
-             "(q3c_ang2ipix(ra_deg, dec_deg))"
+#: The q3c indexes: (name, table, columns, the migration that decides whether to build it).
+_Q3C_INDEXES = (("sources_q3c_idx", "radio.sources", "ra_deg, dec_deg", "0006"),
+                ("target_q3c_idx", "target", "ra, dec", "0010"))
 
 
 class ExtensionUnavailable(LookupError):
@@ -174,17 +175,24 @@ def _enable_postgis(connection: Connection) -> list[str]:
 def _enable_q3c(connection: Connection) -> list[str]:
     from lightcurvedb.migrations import applied
 
-    exists = connection.exec_driver_sql(
-        "SELECT to_regclass('radio.sources') IS NOT NULL, "
-        "to_regclass('radio.sources_q3c_idx') IS NOT NULL").one()
-    if not exists[0] or exists[1] or "0006" not in applied(connection):
-        return []  # before migration 0006 (which decides), or the index is there
+    done = applied(connection)
+    missing = [(index, table, columns) for index, table, columns, revision in _Q3C_INDEXES
+               if revision in done and connection.exec_driver_sql(
+                   f"SELECT to_regclass('{table}') IS NOT NULL "
+                   f"AND to_regclass('{table.rpartition('.')[0] or 'public'}.{index}') IS NULL"
+               ).scalar()]
+    if not missing:
+        return []  # before the migrations that decide, or the indexes are there
     found = create_if_allowed(connection, "q3c", NOTES["q3c"])
     if found.installed is None:
         return []
-    connection.exec_driver_sql(_Q3C_INDEX)
-    n = connection.exec_driver_sql("SELECT count(*) FROM radio.sources").scalar()
-    return [f"q3c {found.installed} index sources_q3c_idx built on radio.sources ({n} rows)"]
+    lines = []
+    for index, table, columns in missing:
+        connection.exec_driver_sql(
+            f"CREATE INDEX IF NOT EXISTS {index} ON {table} (q3c_ang2ipix({columns}))")
+        n = connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()
+        lines.append(f"q3c {found.installed} index {index} built on {table} ({n} rows)")
+    return lines
 
 
 def enable(bind: str | URL | Engine | Connection | None = None) -> list[str]:
@@ -192,10 +200,11 @@ def enable(bind: str | URL | Engine | Connection | None = None) -> list[str]:
 
     With PostGIS installed, text footprints become ``geometry(POLYGON,4326)``
     (converted in place, ``ST_GeomFromText``) and the PL/pgSQL polygon tests
-    are dropped; with q3c, the index ``radio.sources_q3c_idx`` is built. An
-    extension the role may create is created first. Running it again does
-    nothing. ``lcdb db upgrade`` (and :func:`lightcurvedb.migrations.upgrade`
-    to ``heads``) runs it after the migrations.
+    are dropped; with q3c, the indexes ``radio.sources_q3c_idx`` and
+    ``target_q3c_idx`` are built. An extension the role may create is created
+    first. Running it again does nothing. ``lcdb db upgrade`` (and
+    :func:`lightcurvedb.migrations.upgrade` to ``heads``) runs it after the
+    migrations.
 
     Parameters
     ----------

@@ -93,9 +93,10 @@ def context_options(connection: Connection) -> dict[str, Any]:
 
 
 #: Indexes created by migrations but not declared on the models, left out of
-#: comparisons: ``sources_q3c_idx`` (migration 0006) is an expression index on
-#: the q3c extension's ``q3c_ang2ipix(ra_deg, dec_deg)``, PostgreSQL only.
-_UNDECLARED_INDEXES = frozenset({"sources_q3c_idx"})
+#: comparisons: ``sources_q3c_idx`` (migration 0006) and ``target_q3c_idx``
+#: (migration 0010) are expression indexes on the q3c extension's
+#: ``q3c_ang2ipix(ra, dec)``, PostgreSQL only.
+_UNDECLARED_INDEXES = frozenset({"sources_q3c_idx", "target_q3c_idx"})
 
 
 #: Indexes the models declare that PostgreSQL does without: on the partitioned

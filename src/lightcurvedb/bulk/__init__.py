@@ -8,10 +8,10 @@ rows as numpy arrays (binary cursors on PostgreSQL, ``numpy.frombuffer`` on SQLi
 :func:`read_array_rows` does the same for any SELECT, joins included.
 """
 
-from lightcurvedb.bulk._copy import BulkLoadError, copy_rows
+from lightcurvedb.bulk._copy import BulkLoadError, BulkValueError, copy_rows
 from lightcurvedb.bulk._read import FlatArrays, read_arrays, read_arrays_flat
 from lightcurvedb.bulk._select import read_array_rows
 from lightcurvedb.bulk._upsert import UpsertResult, upsert_rows
 
-__all__ = ["BulkLoadError", "FlatArrays", "UpsertResult", "copy_rows", "read_array_rows",
-           "read_arrays", "read_arrays_flat", "upsert_rows"]
+__all__ = ["BulkLoadError", "BulkValueError", "FlatArrays", "UpsertResult", "copy_rows",
+           "read_array_rows", "read_arrays", "read_arrays_flat", "upsert_rows"]

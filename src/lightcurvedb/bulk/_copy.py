@@ -18,14 +18,16 @@ from lightcurvedb.bulk._rows import (
     DEFAULT_CHUNK_BYTES,
     DEFAULT_CHUNK_ROWS,
     BulkLoadError,
+    BulkValueError,
     PreparedRows,
     chunks,
     prepare,
+    refusal,
     resolve_table,
 )
 from lightcurvedb.bulk._wire import PostgresWriter, SQLiteWriter, qualified_name
 
-__all__ = ["BulkLoadError", "copy_rows"]
+__all__ = ["BulkLoadError", "BulkValueError", "copy_rows"]
 
 
 def copy_rows(bind: Connection | Engine, model_or_table: Any, rows: Any, *,
@@ -168,7 +170,7 @@ def _write_atomically(connection: Connection, writer: PostgresWriter | SQLiteWri
                     writer.write(chunk.rows)
                 except Exception as exc:
                     raise BulkLoadError(chunk.index, None, None,
-                                        f"{type(exc).__name__}: {exc}") from exc
+                                        refusal(exc)) from exc
                 written += len(chunk.rows)
                 bar.advance(len(chunk.rows))
     except BulkLoadError as err:
@@ -189,7 +191,7 @@ def _write_committing(connection: Connection, writer: PostgresWriter | SQLiteWri
                     writer.write(chunk.rows)
             except Exception as exc:
                 raise BulkLoadError(chunk.index, None, None,
-                                    f"{type(exc).__name__}: {exc}") from exc
+                                    refusal(exc)) from exc
             committed = chunk.end
             bar.advance(len(chunk.rows))
     except BulkLoadError as err:
@@ -205,5 +207,8 @@ def _write_committing(connection: Connection, writer: PostgresWriter | SQLiteWri
 
 
 def _annotated(err: BulkLoadError, resume_from: int, note: str) -> BulkLoadError:
+    if isinstance(err, BulkValueError):
+        return BulkValueError(err.chunk_index, err.row_index, err.column, err.message,
+                              value=err.value, resume_from=resume_from, note=note)
     return BulkLoadError(err.chunk_index, err.row_index, err.column, err.message,
                          resume_from=resume_from, note=note)

@@ -21,68 +21,22 @@ from sqlalchemy import Column, LargeBinary, Table
 from sqlalchemy.engine import Connection, processors
 
 from lightcurvedb.bulk import _binary
+from lightcurvedb.bulk._errors import BulkLoadError, BulkValueError, refusal
 from lightcurvedb.bulk._sources import MISSING, RawChunk, RowLengthError, Source, open_source
 from lightcurvedb.bulk._sources import _slice_column as slice_column
 from lightcurvedb.bulk._wire import pg_wire_types, polygon_ewkb
+from lightcurvedb.core.column_rules import ColumnRule, column_rule, describe_value
+from lightcurvedb.core.row_checks import first_problem
 from lightcurvedb.core.types import NumpyArray, SkyPolygonType
 
-__all__ = ["BulkLoadError", "Chunk", "ColumnRows", "PreparedRows", "chunks", "prepare",
-           "resolve_table"]
+__all__ = ["BulkLoadError", "BulkValueError", "Chunk", "ColumnRows", "PreparedRows", "chunks",
+           "prepare", "refusal", "resolve_table"]
 
 #: Default rows per chunk: the DESI seeds' sweet spot for scalar catalog rows.
 DEFAULT_CHUNK_ROWS = 100_000
 #: Default cap on the array/binary bytes buffered per chunk (64 MiB): about 140
 #: light curves of 3 x 20,000 float64 points, so wide rows keep memory flat too.
 DEFAULT_CHUNK_BYTES = 64 * 2**20
-
-
-class BulkLoadError(ValueError):
-    """A bulk write failed; the error says where and what was kept.
-
-    Parameters
-    ----------
-    chunk_index : int or None
-        0-based index of the failing chunk within the call (counted from
-        ``start`` on a resumed load), or None when the failure is not tied to
-        one chunk (e.g. the final ``INSERT`` of :func:`~lightcurvedb.bulk.upsert_rows`).
-    row_index : int or None
-        0-based index of the offending row in the whole input (``start``
-        included), if known.
-    column : str or None
-        Name of the offending column, if known.
-    message : str
-        What went wrong.
-    resume_from : int or None, optional
-        The input row index to pass back as ``start=`` to
-        :func:`~lightcurvedb.bulk.copy_rows`: where the committed rows end
-        (with ``commit_each_chunk``), else the call's own ``start`` (nothing
-        was kept). None from :func:`~lightcurvedb.bulk.upsert_rows`, which is
-        idempotent: rerun it whole.
-    note : str, optional
-        Added to the text of the error (what was kept), not to ``message``.
-
-    Attributes
-    ----------
-    chunk_index, row_index, column, message, resume_from
-        As given.
-    """
-
-    def __init__(self, chunk_index: int | None, row_index: int | None, column: str | None,
-                 message: str, *, resume_from: int | None = None, note: str = "") -> None:
-        self.chunk_index = chunk_index
-        self.row_index = row_index
-        self.column = column
-        self.message = message
-        self.resume_from = resume_from
-        where = []
-        if chunk_index is not None:
-            where.append(f"chunk {chunk_index}")
-        if row_index is not None:
-            where.append(f"row {row_index}")
-        if column is not None:
-            where.append(f"column {column!r}")
-        at = f" at {', '.join(where)}" if where else ""
-        super().__init__(f"bulk load failed{at}: {message}" + (f"; {note}" if note else ""))
 
 
 def resolve_table(model_or_table: Any) -> Table:
@@ -117,6 +71,8 @@ class PreparedRows:
     columnar: bool = False
     #: With ``columnar``: each column's psycopg type name (see :func:`pg_wire_types`).
     wire_types: list[str] | None = None
+    #: What each of ``columns`` accepts (:mod:`lightcurvedb.core.column_rules`).
+    rules: list[ColumnRule] | None = None
 
     @property
     def empty(self) -> bool:
@@ -146,7 +102,8 @@ def prepare(connection: Connection, table: Table, rows: Any, columns: Sequence[s
     wide = {c.name for c in cols if isinstance(c.type, (NumpyArray, LargeBinary, SkyPolygonType))}
     total = 0 if source.exhausted else source.total
     return PreparedRows(table, names, cols, defaults, processors, wide, source, total,
-                        columnar=columnar, wire_types=wire_types)
+                        columnar=columnar, wire_types=wire_types,
+                        rules=[column_rule(c) for c in cols])
 
 
 class ColumnRows(Sequence[tuple[Any, ...]]):
@@ -305,6 +262,12 @@ def _convert(prepared: PreparedRows, raw: RawChunk, chunk_index: int, first_row:
     masks += [None] * len(prepared.defaults)
     if raw.missing:
         _raise_first_error(prepared, columns, raw.n, chunk_index, first_row)
+    if prepared.rules is not None:
+        found = first_problem(prepared.rules, columns, masks)
+        if found is not None:
+            row, k, value, reason = found
+            raise BulkValueError(chunk_index, first_row + row, prepared.columns[k].name,
+                                 f"{describe_value(value)}: {reason}", value=value)
     if prepared.columnar:
         return _convert_columns(prepared, raw, columns, masks, chunk_index, first_row,
                                 ordinal)
@@ -375,7 +338,8 @@ def _raise_first_error(prepared: PreparedRows, columns: list[Sequence[Any]], n: 
                 if process is not None:
                     process(value)
             except Exception as exc:
-                raise BulkLoadError(chunk_index, first_row + i, column.name, str(exc)) from exc
+                raise BulkValueError(chunk_index, first_row + i, column.name, str(exc),
+                                     value=value) from exc
 
 
 def _plain(value: Any) -> Any:

@@ -26,6 +26,7 @@ from lightcurvedb.bulk._rows import (
     PreparedRows,
     chunks,
     prepare,
+    refusal,
     resolve_table,
 )
 from lightcurvedb.bulk._wire import qualified_name
@@ -159,14 +160,14 @@ def upsert_rows(bind: Connection | Engine, model_or_table: Any, rows: Any, *,
                 writer.write(chunk.rows)
             except Exception as exc:
                 raise BulkLoadError(chunk.index, None, None,
-                                    f"{type(exc).__name__}: {exc}") from exc
+                                    refusal(exc)) from exc
             staged += len(chunk.rows)
             bar.advance(len(chunk.rows))
         merge.refuse_duplicates()
         try:
             touched, existing = merge.run()
         except Exception as exc:
-            raise BulkLoadError(None, None, None, f"{type(exc).__name__}: {exc}") from exc
+            raise BulkLoadError(None, None, None, refusal(exc)) from exc
         merge.drop_stage()
     inserted = staged - existing
     updated = touched - inserted

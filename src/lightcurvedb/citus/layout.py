@@ -173,8 +173,9 @@ LAYOUT = CitusLayout(
         DistributedTable("radio.photometry", "source_id", _RADIO),
     ),
     reference=frozenset({
-        "mission", "mission_catalog", "target", "instrument", "photometric_source",
-        "processing_method", "fits_frame", "catalog_validation",
+        "mission", "mission_catalog", "target", "target_alias", "instrument",
+        "photometric_source", "processing_method", "fits_frame", "catalog_validation",
+        "loaded_file",
         "radio.images", "radio.ms_index", "radio.mosaics", "radio.caltables", "radio.sources",
         "radio.ese_candidates",
         "rbh1.pipeline_runs", "rbh1.regions_of_interest", "rbh1.observations",
@@ -197,6 +198,12 @@ LAYOUT = CitusLayout(
             "FITS frames are a reference table (their mission subclass tables carry no "
             "observation_id to shard by), and a reference table cannot reference a "
             "distributed one: deleting an observation no longer deletes its frames"),
+        DroppedConstraint(
+            "loaded_file", "fk_loaded_file_observation_id_observation",
+            "the records of loaded files are a reference table (looked up by file name "
+            "before anything is read), which cannot reference the distributed observations: "
+            "deleting an observation no longer deletes its files' records (delete them, or "
+            "the target, to load those files again)"),
         DroppedConstraint(
             "radio.ese_candidates", "fk_ese_candidates_source_id_variability_stats",
             "the few ESE candidates are a reference table, which cannot reference the "

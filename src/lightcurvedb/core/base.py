@@ -10,9 +10,9 @@ from typing import Annotated, Any
 import numpy.typing as npt
 from sqlalchemy import JSON, BigInteger, Integer, MetaData, String, Uuid, event
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import DeclarativeBase, Mapper
+from sqlalchemy.orm import DeclarativeBase, Mapper, Session
 
-from lightcurvedb.core import polymorphic
+from lightcurvedb.core import orm_checks, polymorphic
 from lightcurvedb.core.types import NUMPY_DTYPES, NumpyArray, PathType, UTCDateTime
 
 __all__ = ["NAMING_CONVENTION", "SCHEMAS", "Base", "BigIntPK", "metadata"]
@@ -93,3 +93,9 @@ def _coerce_arrays_on_assignment(mapper: Mapper[Any], class_: type) -> None:
 # when the mappers configure, whichever modules the script imported.
 event.listen(Base, "after_mapper_constructed", polymorphic.use_identity_map, propagate=True)
 event.listen(Mapper, "before_configured", polymorphic.register_missions)
+
+# Every ORM write judged by the column rules (lightcurvedb.core.column_rules)
+# before the flush: the same verdict on SQLite as on PostgreSQL.
+@event.listens_for(Session, "before_flush")
+def _check_before_flush(session: Session, flush_context: Any, instances: Any) -> None:
+    orm_checks.check_flush(session, flush_context, instances, only=Base)

@@ -35,7 +35,11 @@ __all__ = [
 ]
 
 ENV_URL = "LIGHTCURVEDB_URL"
-_CREDENTIAL_KEYS = ("username", "password", "database_name", "database_host", "database_port")
+_CREDENTIAL_KEYS = ("username", "password", "database_name", "database_host", "database_port",
+                    "dialect")
+#: ``dialect`` values of ``[Credentials]`` (the earlier package's key) and the driver each means.
+_DIALECTS = {"postgresql": "postgresql+psycopg", "postgresql+psycopg": "postgresql+psycopg",
+             "postgresql+psycopg2": "postgresql+psycopg2"}
 
 
 class ConfigurationError(ValueError):
@@ -73,11 +77,16 @@ def url_from_config(path: str | os.PathLike[str]) -> URL:
             database_host = db.example.org
             database_port = 5432
 
+        An optional ``dialect`` key (as in the Kavli package's files) picks
+        the driver: ``postgresql+psycopg`` (the default, also for plain
+        ``postgresql``) or ``postgresql+psycopg2``.
+
     Returns
     -------
     sqlalchemy.engine.URL
-        A ``postgresql+psycopg`` URL; the password is carried as a value, so
-        characters such as ``@ : / %`` need no escaping in the file.
+        A ``postgresql+psycopg`` (or the ``dialect``'s) URL; the password is
+        carried as a value, so characters such as ``@ : / %`` need no escaping
+        in the file.
 
     Warns
     -----
@@ -87,7 +96,8 @@ def url_from_config(path: str | os.PathLike[str]) -> URL:
     Raises
     ------
     ConfigurationError
-        If the section or a required key is missing, or the port is not a number.
+        If the section or a required key is missing, the port is not a number
+        or the dialect is not a PostgreSQL driver lightcurvedb installs.
     """
     path = pathlib.Path(path)
     mode = path.stat().st_mode
@@ -116,7 +126,11 @@ def url_from_config(path: str | os.PathLike[str]) -> URL:
         port = int(port_text)
     except ValueError:
         raise ConfigurationError(f"{path}: database_port {port_text!r} is not a number") from None
-    return URL.create("postgresql+psycopg", username=section["username"],
+    dialect = section.get("dialect", "postgresql+psycopg").strip()
+    if dialect not in _DIALECTS:
+        raise ConfigurationError(f"{path}: dialect {dialect!r} is not one of "
+                                 f"{', '.join(_DIALECTS)}")
+    return URL.create(_DIALECTS[dialect], username=section["username"],
                       password=section.get("password") or None,
                       host=section.get("database_host", "localhost"), port=port,
                       database=section["database_name"])

@@ -8,9 +8,11 @@ where the server has them and the role may use them:
   ``ST_Intersects``; without it they are well-known text, tested by the
   PL/pgSQL functions of :mod:`lightcurvedb.core.pgpolygon` after the same
   bounding-box prefilter on indexed columns;
-* ``q3c``: ``radio.sources`` gets the index ``sources_q3c_idx`` and
-  :func:`~lightcurvedb.radio.catalog.cone_search` uses ``q3c_radial_query``;
-  without it, a declination band and RA window on B-tree indexed columns.
+* ``q3c``: ``radio.sources`` and ``target`` get the indexes ``sources_q3c_idx``
+  and ``target_q3c_idx``, and the cone searches
+  (:func:`~lightcurvedb.radio.catalog.cone_search`, :func:`lightcurvedb.cone_search`)
+  use ``q3c_radial_query``; without it, a declination band and RA window on
+  B-tree indexed columns (:mod:`lightcurvedb.core.cones`).
 
 What a database *uses* is read from its catalog, never stored apart from it:
 PostGIS is in use when ``rbh1.wcs_solutions.footprint`` is a ``geometry``

@@ -1,7 +1,8 @@
 """The light curves of one target as typed on the command line (``lcdb lc``).
 
 :func:`parse_target` splits ``"TIC 261136679"`` into catalog and number;
-:func:`select_lightcurves` finds the catalog, the target, the processing and
+:func:`select_lightcurves` finds the target (also by designation or alias,
+:func:`lightcurvedb.find_target`), the processing and
 photometry names without regard to case, and reads the light curves with
 :func:`lightcurvedb.lightcurves`, turning every way of finding nothing into one
 :class:`LookupError` line that says what is missing.
@@ -13,12 +14,14 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lightcurvedb._clitools import require_schema
 from lightcurvedb.lc.collection import LightCurveCollection
 from lightcurvedb.lc.query import lightcurves, select_ids
 from lightcurvedb.models import MissionCatalog, PhotometricSource, ProcessingMethod, Target
+from lightcurvedb.sky import find_target
 
 __all__ = ["parse_target", "select_lightcurves"]
 
@@ -80,6 +83,21 @@ def _names(session: Session, model: type[Any], given: Sequence[str] | None, what
     return out
 
 
+def _catalog_and_number(session: Session, target: str, catalog: str | None) -> tuple[str, int]:
+    """Check ``target`` as catalog name and number, raising LookupError for what is missing."""
+    wanted, number = parse_target(target, catalog)
+    catalogs = {name.lower(): name for name in session.scalars(select(MissionCatalog.name))}
+    if wanted.lower() not in catalogs:
+        known = ", ".join(sorted(catalogs.values())) or "none: load data first (lcdb demo)"
+        raise LookupError(f"no catalog {wanted!r} in the database (catalogs: {known})")
+    name = catalogs[wanted.lower()]
+    found = session.scalar(select(func.count()).select_from(Target).join(Target.catalog)
+                           .where(MissionCatalog.name == name, Target.name == number))
+    if not found:
+        raise LookupError(f"no target {name} {number} in the database")
+    return name, number
+
+
 def select_lightcurves(session: Session, target: str, *, catalog: str | None = None,
                        sector: Sequence[int] | None = None,
                        processing: Sequence[str] | None = None,
@@ -92,7 +110,8 @@ def select_lightcurves(session: Session, target: str, *, catalog: str | None = N
     session : sqlalchemy.orm.Session
         Where to read.
     target : str
-        As :func:`parse_target` takes it.
+        As :func:`parse_target` takes it, or a designation or alias
+        (:func:`lightcurvedb.find_target`): ``"Gaia DR3 4623036143454223744"``.
     catalog : str, optional
         The catalog of a bare number (default ``"TIC"``).
     sector : sequence of int, optional
@@ -118,20 +137,13 @@ def select_lightcurves(session: Session, target: str, *, catalog: str | None = N
         no light curve of the target matches the filters; the message is one
         line saying which.
     """
-    # Catalog name + number; an alias look-up (other catalogs' names) would resolve here.
-    wanted, number = parse_target(target, catalog)
-    if not inspect(session.connection()).has_table(MissionCatalog.__tablename__):
-        raise LookupError("the database has no lightcurvedb tables: run 'lcdb db upgrade' "
-                          "and load data (or 'lcdb demo')")
-    catalogs = {name.lower(): name for name in session.scalars(select(MissionCatalog.name))}
-    if wanted.lower() not in catalogs:
-        known = ", ".join(sorted(catalogs.values())) or "none: load data first (lcdb demo)"
-        raise LookupError(f"no catalog {wanted!r} in the database (catalogs: {known})")
-    name = catalogs[wanted.lower()]
-    found = session.scalar(select(func.count()).select_from(Target).join(Target.catalog)
-                           .where(MissionCatalog.name == name, Target.name == number))
-    if not found:
-        raise LookupError(f"no target {name} {number} in the database")
+    require_schema(session)
+    bare = target.strip().isdigit()
+    try:  # catalog name and number, designation or alias (a bare number is in TIC by default)
+        named = find_target(session, target, catalog=catalog or ("TIC" if bare else None))
+        name, number = named.catalog.name, named.name
+    except LookupError:
+        name, number = _catalog_and_number(session, target, catalog)  # says what is missing
     filters: dict[str, Any] = {"sector": list(sector) if sector else None,
                "processing": _names(session, ProcessingMethod, processing, "processing",
                                     extra=("raw",)),

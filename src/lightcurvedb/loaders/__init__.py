@@ -2,9 +2,10 @@
 
 Every loader takes a session (or, through a ``load_paths`` convenience, a
 database URL or engine) and paths, validates each file before writing
-anything, writes each file atomically (a SAVEPOINT per file), is idempotent
-(files already loaded with identical data are skipped) and returns a
-:class:`LoadReport`::
+anything, writes each file atomically (a SAVEPOINT per file; the TESS loader
+writes a batch of files at once and falls back to one SAVEPOINT per file when
+the database refuses the batch), is idempotent (files already loaded with
+identical data are skipped) and returns a :class:`LoadReport`::
 
     from lightcurvedb.loaders import tess
 

@@ -23,7 +23,7 @@ repeat, once per exposure, and its rows are one target. See
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -40,7 +40,15 @@ from lightcurvedb.loaders.report import (
 from lightcurvedb.missions._common import ensure_catalog, ensure_mjd_utc_mission
 from lightcurvedb.models import MissionCatalog, Target
 
-__all__ = ["CatalogRun", "ensure_target_catalog", "load_catalog_targets"]
+__all__ = ["DESI_POSITIONS", "POSITION_ATTRIBUTES", "CatalogRun", "ensure_target_catalog",
+           "load_catalog_targets", "position_columns"]
+
+#: The :class:`~lightcurvedb.models.Target` attributes a catalog's columns may fill.
+POSITION_ATTRIBUTES = ("ra", "dec", "epoch", "pm_ra", "pm_dec")
+#: A DESI ``FIBERMAP``'s position columns (``positions="desi"``): TARGET_RA/TARGET_DEC
+#: (deg, ICRS) at REF_EPOCH (Julian year), PMRA/PMDEC (mas/yr).
+DESI_POSITIONS = {"TARGET_RA": "ra", "TARGET_DEC": "dec", "REF_EPOCH": "epoch",
+                  "PMRA": "pm_ra", "PMDEC": "pm_dec"}
 
 
 @dataclass
@@ -111,8 +119,44 @@ def ensure_target_catalog(session: Session, catalog: str, mission: str) -> Missi
     return found
 
 
+def position_columns(positions: str | Mapping[str, str] | None) -> dict[str, str]:
+    """Return FITS column -> Target attribute for a ``positions`` option.
+
+    Parameters
+    ----------
+    positions : str, mapping or None
+        ``"desi"`` (:data:`DESI_POSITIONS`), a mapping of FITS columns to
+        attributes of :data:`POSITION_ATTRIBUTES`, or a string of
+        ``COLUMN=attribute`` pairs separated by commas
+        (``"RA=ra,DEC=dec"``); None for none.
+
+    Raises
+    ------
+    ValueError
+        For an unknown attribute, or ``ra`` without ``dec`` (one line).
+    """
+    if positions is None:
+        return {}
+    if isinstance(positions, str):
+        if positions.lower() == "desi":
+            return dict(DESI_POSITIONS)
+        pairs = [item.partition("=") for item in positions.split(",") if item.strip()]
+        if any(not sep or not column.strip() for column, sep, _ in pairs):
+            raise ValueError(f"positions {positions!r}: expected 'desi' or COLUMN=attribute "
+                             "pairs separated by commas, e.g. 'RA=ra,DEC=dec'")
+        positions = {column.strip(): attribute.strip() for column, _, attribute in pairs}
+    unknown = sorted(set(positions.values()) - set(POSITION_ATTRIBUTES))
+    if unknown:
+        raise ValueError(f"positions: unknown target attribute(s) {', '.join(unknown)} "
+                         f"(known: {', '.join(POSITION_ATTRIBUTES)})")
+    if ("ra" in positions.values()) != ("dec" in positions.values()):
+        raise ValueError("positions: ra and dec go together")
+    return dict(positions)
+
+
 def load_catalog_targets(session: Session, paths: PathArgument, *, catalog: str,
                          mission: str, key: str = "TARGETID", designation: str | None = None,
+                         positions: str | Mapping[str, str] | None = None,
                          hdu: int | str = 1, chunk_rows: int = 100_000,
                          progress: bool = False, strict: bool = True,
                          patterns: Sequence[str] = with_compressed(("*.fits",)),
@@ -154,6 +198,12 @@ def load_catalog_targets(session: Session, paths: PathArgument, *, catalog: str,
         The integer FITS column that identifies a target (``TARGETID``).
     designation : str, optional
         A text FITS column loaded into ``Target.designation``.
+    positions : str or mapping, optional
+        Columns giving the targets' positions (see :func:`position_columns`):
+        ``"desi"`` loads a FIBERMAP's ``TARGET_RA``, ``TARGET_DEC``,
+        ``REF_EPOCH``, ``PMRA`` and ``PMDEC``. They follow the designation's
+        rule: an existing target's NULL is filled, a different stored value
+        refuses the file.
     hdu, chunk_rows, progress, strict
         As for :func:`~lightcurvedb.loaders.catalog.load_fits_catalog`.
     patterns : sequence of str, optional
@@ -173,7 +223,8 @@ def load_catalog_targets(session: Session, paths: PathArgument, *, catalog: str,
     CatalogRun
     """
     target_catalog = ensure_target_catalog(session, catalog, mission)
-    columns = {key: "name"} | ({designation: "designation"} if designation else {})
+    columns = ({key: "name"} | ({designation: "designation"} if designation else {})
+               | position_columns(positions))
     run = CatalogRun(LoadReport(kind=f"catalog {catalog} targets"))
     for path in find_files(paths, patterns):
         try:

@@ -30,13 +30,14 @@ import bz2
 import gzip
 import os
 import pathlib
+import re
 import warnings
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO, TypeVar
+from typing import IO, Any, TypeVar
 
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyError
@@ -55,14 +56,82 @@ __all__ = [
     "checksum_problems",
     "content_sha256",
     "encode_checksum",
+    "header_value",
     "ones_complement_sum",
     "open_fits",
     "read_fits",
+    "verify_reason",
 ]
 
 #: First bytes of the compressed files astropy opens: gzip, bzip2 and zip (one member).
 _MAGIC = {b"\x1f\x8b": "gzip", b"BZ": "bzip2", b"PK": "zip"}
 _T = TypeVar("_T")
+_UNPARSABLE = re.compile(r"Unparsable card \((?P<key>[^)]*)\)")
+_ABSENT = object()
+
+
+def verify_reason(exc: Exception) -> str:
+    """Turn astropy's ``VerifyError`` into a reason (``unparsable value for KEY``).
+
+    Parameters
+    ----------
+    exc : Exception
+        The ``astropy.io.fits.verify.VerifyError``.
+
+    Returns
+    -------
+    str
+        ``"unparsable value for KEY"`` when astropy names the card, else
+        ``"truncated or corrupt FITS file (...)"`` with its first line.
+    """
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    found = _UNPARSABLE.search(text)
+    if found:
+        return f"unparsable value for {found.group('key').strip()}"
+    return f"truncated or corrupt FITS file ({text})"
+
+
+def header_value(path: str | os.PathLike[str], header: fits.Header, key: str,
+                 where: str = "the header", default: Any = _ABSENT) -> Any:
+    """Return ``header[key]``, refusing a card astropy cannot parse by name.
+
+    A card such as ``BJDREFF = NAN`` (no FITS number: the standard has no NaN
+    or infinity) makes astropy raise ``VerifyError: Unparsable card`` when
+    the value is read. Loaders read every header value through this function
+    (or :func:`read_fits`, which translates the same error), so such a file
+    is refused the same way every time, whether or not it carries checksums.
+
+    Parameters
+    ----------
+    path : path-like
+        The file, named in the error.
+    header : astropy.io.fits.Header
+        The header.
+    key : str
+        The keyword.
+    where : str, optional
+        Which header, for the message (e.g. ``"the primary header"``).
+    default : object, optional
+        Returned when the keyword is absent (default: raise ``KeyError``).
+
+    Returns
+    -------
+    object
+        The card's value.
+
+    Raises
+    ------
+    LoaderError
+        ``"unparsable value for KEY in the primary header"``.
+    KeyError
+        If the keyword is absent and no ``default`` is given.
+    """
+    try:
+        if default is not _ABSENT:
+            return header.get(key, default)
+        return header[key]
+    except VerifyError:
+        raise LoaderError(path, f"unparsable value for {key} in {where}") from None
 
 
 @dataclass(frozen=True)
@@ -177,6 +246,8 @@ def open_fits(path: str | os.PathLike[str], *, error: type[LoaderError] = Loader
             text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             if "Empty or corrupt FITS file" in text or "No SIMPLE card" in text:
                 raise error(path, f"not a FITS file ({text})") from None
+            if isinstance(exc, VerifyError):
+                raise error(path, verify_reason(exc)) from None
             raise error(path, f"truncated or corrupt FITS file ({text})") from None
         try:
             refuse_if_fits_warned(path, caught, error)
@@ -184,9 +255,12 @@ def open_fits(path: str | os.PathLike[str], *, error: type[LoaderError] = Loader
             hdul.close()
             raise
     try:
-        if check is not None:
-            check(hdul)
-        spans = hdu_spans(hdul)
+        try:
+            if check is not None:
+                check(hdul)
+            spans = hdu_spans(hdul)
+        except VerifyError as exc:
+            raise error(path, verify_reason(exc)) from None
         try:
             with _stream(path, compression) as stream:
                 digest = hash_and_sum(stream, spans)
@@ -236,9 +310,14 @@ def read_fits(path: str | os.PathLike[str], parse: Callable[[fits.HDUList, FitsC
             warnings.simplefilter("always")
             try:
                 record = parse(hdul, content)
-            except LoaderError:
+            except LoaderError as exc:
+                if type(exc) is LoaderError and error is not LoaderError \
+                        and exc.reason.startswith("unparsable value for "):
+                    raise error(path, exc.reason) from None  # from header_value
                 raise
-            except (OSError, ValueError, TypeError, KeyError, IndexError, VerifyError) as exc:
+            except VerifyError as exc:
+                raise error(path, verify_reason(exc)) from None
+            except (OSError, ValueError, TypeError, KeyError, IndexError) as exc:
                 refuse_if_fits_warned(path, caught, error)
                 raise error(path, f"truncated or corrupt FITS file ({exc})") from None
             refuse_if_fits_warned(path, caught, error)

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 from astropy.utils.exceptions import AstropyWarning
 
+from lightcurvedb.core.column_rules import ColumnValueError
+from lightcurvedb.core.db_errors import DB_ERRORS, describe_db_error
 from lightcurvedb.loaders.progress import ProgressBar
 
 __all__ = ["COMPRESSED_SUFFIXES", "LoadReport", "LoaderError", "NoFilesFound", "PathArgument",
@@ -170,13 +172,17 @@ def refuse_if_fits_warned(path: pathlib.Path, caught: Sequence[warnings.WarningM
     Raises
     ------
     LoaderError
-        ``"truncated or corrupt FITS file (...)"`` with astropy's first message.
+        ``"truncated or corrupt FITS file (...)"`` with astropy's first message;
+        ``"a header holds non-ASCII characters, ..."`` for those.
     """
     from_astropy = [w for w in caught if issubclass(w.category, AstropyWarning)]
     if from_astropy:
         lines = [line.strip() for line in str(from_astropy[0].message).splitlines()
                  if line.strip() and not line.startswith("There may be extra bytes")]
         detail = " ".join(lines).replace(" (note: Astropy uses zero-based indexing).", ":")
+        if "non-ASCII characters" in detail:
+            raise error(path, "a header holds non-ASCII characters, which FITS headers "
+                              "cannot hold")
         raise error(path, f"truncated or corrupt FITS file ({detail})")
 
 
@@ -302,8 +308,13 @@ def run_loader(files: Sequence[pathlib.Path], load_one: Callable[[pathlib.Path],
     files : sequence of pathlib.Path
         The files, in order.
     load_one : callable
-        Loads one file atomically; returns True if it wrote rows, False if the
-        file was already loaded; raises :class:`LoaderError` to refuse it.
+        Loads one file atomically (in its own SAVEPOINT); returns True if it
+        wrote rows, False if the file was already loaded; raises
+        :class:`LoaderError` to refuse it. A value its column does not accept
+        (:class:`~lightcurvedb.core.column_rules.ColumnValueError`) and an
+        error of the database during the file's write (``IntegrityError``,
+        ``DataError``, ...; see :func:`~lightcurvedb.core.db_errors.describe_db_error`)
+        refuse the file too, with that reason: the other files go on.
     kind : str
         :attr:`LoadReport.kind`.
     label : str, optional
@@ -326,6 +337,14 @@ def run_loader(files: Sequence[pathlib.Path], load_one: Callable[[pathlib.Path],
                 report.add_failure(path, exc.reason)
                 if strict:
                     raise
+            except ColumnValueError as exc:
+                report.add_failure(path, str(exc))
+                if strict:
+                    raise LoaderError(path, str(exc)) from exc
+            except DB_ERRORS as exc:
+                report.add_failure(path, describe_db_error(exc))
+                if strict:
+                    raise LoaderError(path, describe_db_error(exc)) from exc
             else:
                 (report.add_loaded if wrote else report.add_skipped)(path)
             bar.advance()

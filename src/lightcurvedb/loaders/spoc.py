@@ -9,28 +9,35 @@ returns a :class:`SpocLightCurve`; nothing here touches a database.
 
 from __future__ import annotations
 
+import math
 import os
 import pathlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from astropy.io import fits
 
-from lightcurvedb.loaders.fitsfile import read_fits
+from lightcurvedb.core.column_rules import column_rule
+from lightcurvedb.loaders.fitsfile import FitsContent, header_value, read_fits
 from lightcurvedb.loaders.products import NOT_SPOC, SPOC_COLUMNS, header_facts, identify
 from lightcurvedb.loaders.report import LoaderError, with_compressed
-from lightcurvedb.missions.tess import CADENCES_SECONDS
+from lightcurvedb.missions.tess import CADENCES_SECONDS, TESSObservation
+from lightcurvedb.models import Target
 
-__all__ = ["REQUIRED_COLUMNS", "SPOC_PATTERNS", "SpocLightCurve", "read_spoc_lightcurve",
-           "refuse_other_products"]
+__all__ = ["POSITION_KEYWORDS", "REQUIRED_COLUMNS", "SPOC_PATTERNS", "SpocLightCurve",
+           "read_position", "read_spoc_lightcurve", "refuse_other_products"]
 
 #: ``LIGHTCURVE`` columns the loader needs; the others (centroids, background) are not stored.
 REQUIRED_COLUMNS = SPOC_COLUMNS
 #: File names searched for in directories: 2-minute and 20-second light curves, plain,
 #: gzipped or bzip2-compressed (read alike, see :func:`~lightcurvedb.loaders.fitsfile.open_fits`).
 SPOC_PATTERNS = with_compressed(("*_lc.fits", "*_fast-lc.fits"))
+#: Primary-header cards giving the target's position and brightness (from the TIC),
+#: and the :class:`~lightcurvedb.models.Target` attribute each fills.
+POSITION_KEYWORDS = {"RA_OBJ": "ra", "DEC_OBJ": "dec", "PMRA": "pm_ra", "PMDEC": "pm_dec",
+                     "TESSMAG": "magnitude"}
 #: Relative tolerance when matching ``TIMEDEL`` to a TESS cadence.
 _CADENCE_TOLERANCE = 0.01
 
@@ -62,6 +69,16 @@ class SpocLightCurve:
         The ``APERTURE`` bitmask image (read and checked, not stored).
     pdc_method : str or None
         ``PDCMETHD`` (e.g. ``msMAP``), for information.
+    position : dict
+        The target's position and magnitude from the primary header
+        (:func:`read_position`): :class:`~lightcurvedb.models.Target` attribute
+        names to values, only those the file gives.
+    sha256 : str
+        SHA-256 (hex) of the file's uncompressed bytes
+        (:attr:`FitsContent.sha256 <lightcurvedb.loaders.fitsfile.FitsContent.sha256>`),
+        recorded at load time so a re-run skips the file without reading it.
+    size_bytes : int
+        Size of the file on disk.
     """
 
     path: pathlib.Path
@@ -80,6 +97,9 @@ class SpocLightCurve:
     quality: IntArray
     aperture: npt.NDArray[np.int32]
     pdc_method: str | None = None
+    position: dict[str, Any] = field(default_factory=dict)
+    sha256: str = ""
+    size_bytes: int = 0
 
     @property
     def barycentric_julian_dates(self) -> FloatArray:
@@ -88,14 +108,84 @@ class SpocLightCurve:
         return (self.time + float(integer)) + fraction
 
 
+#: Keywords stored in a column as they are: judged by that column's rules
+#: (:mod:`lightcurvedb.core.column_rules`) before any query uses them.
+_STORED_IN: dict[str, Any] = {"TICID": Target.__table__.c.name,
+                              "SECTOR": TESSObservation.__table__.c.sector}
+
+
 def _keyword(path: pathlib.Path, header: fits.Header, name: str, where: str,
              kind: type = int) -> Any:
     if name not in header:
         raise LoaderError(path, f"{where} lacks keyword {name}")
-    value = header[name]
+    value = header_value(path, header, name, where)
     if isinstance(value, bool) or not isinstance(value, int if kind is int else (int, float)):
         raise LoaderError(path, f"{name} = {value!r} in {where} is not {kind.__name__}")
+    if kind is float and not math.isfinite(value):
+        raise LoaderError(path, f"{name} = {value!r} in {where} is not a finite number")
+    if name in _STORED_IN:
+        rule = column_rule(_STORED_IN[name])
+        problem = rule.problem(value)
+        if problem is not None:
+            raise LoaderError(path, f"{name} = {value!r} in {where} cannot be stored in "
+                                    f"{rule.label}: {problem}")
     return kind(value)
+
+
+def read_position(path: pathlib.Path, primary: fits.Header) -> dict[str, Any]:
+    """Read a SPOC primary header's target position, proper motion and TESS magnitude.
+
+    SPOC copies them from the TIC: ``RA_OBJ``/``DEC_OBJ`` (deg, ICRS, at epoch
+    J2000.0 with ``EQUINOX = 2000.0``), ``PMRA``/``PMDEC`` (mas/yr) and
+    ``TESSMAG``. A card that is missing or blank (SPOC leaves ``PMRA`` blank for
+    stars without a proper motion) is left out.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file, for messages.
+    primary : astropy.io.fits.Header
+        Its primary header.
+
+    Returns
+    -------
+    dict
+        :class:`~lightcurvedb.models.Target` attribute names (``ra``, ``dec``,
+        ``epoch``, ``pm_ra``, ``pm_dec``, ``magnitude``, ``magnitude_band``) to
+        values; empty when the header gives no position.
+
+    Raises
+    ------
+    LoaderError
+        For a card that is not a finite number, or a position off the sky,
+        naming the card.
+    """
+    out: dict[str, Any] = {}
+    for keyword, attribute in POSITION_KEYWORDS.items():
+        value = header_value(path, primary, keyword, "the primary header", default=None)
+        if value is None or isinstance(value, fits.card.Undefined) or value == "":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not np.isfinite(value):
+            raise LoaderError(path, f"{keyword} = {value!r} in the primary header is not a "
+                                    "finite number")
+        out[attribute] = float(value)
+    if ("ra" in out) != ("dec" in out):
+        out.pop("ra", None)
+        out.pop("dec", None)
+    if "ra" in out:
+        if not (0.0 <= out["ra"] < 360.0 and -90.0 <= out["dec"] <= 90.0):
+            raise LoaderError(path, f"RA_OBJ/DEC_OBJ = {out['ra']}/{out['dec']} in the primary "
+                                    "header is not a sky position")
+        equinox = header_value(path, primary, "EQUINOX", "the primary header", default=None)
+        if isinstance(equinox, (int, float)) and not isinstance(equinox, bool):
+            out["epoch"] = float(equinox)
+    if ("pm_ra" in out) != ("pm_dec" in out):
+        out.pop("pm_ra", None)
+        out.pop("pm_dec", None)
+    if "magnitude" in out:
+        out["magnitude_band"] = "TESS"
+    return out
 
 
 def _cadence_seconds(path: pathlib.Path, timedel: float) -> int:
@@ -119,7 +209,7 @@ def _column(path: pathlib.Path, data: fits.FITS_rec, name: str, kinds: str,
     return array.astype(dtype)
 
 
-def _parse(path: pathlib.Path, hdul: fits.HDUList) -> SpocLightCurve:
+def _parse(path: pathlib.Path, hdul: fits.HDUList, content: FitsContent) -> SpocLightCurve:
     names = [hdu.name for hdu in hdul]
     for extname in ("LIGHTCURVE", "APERTURE"):
         if extname not in names:
@@ -142,7 +232,8 @@ def _parse(path: pathlib.Path, hdul: fits.HDUList) -> SpocLightCurve:
     if sector < 1 or not (1 <= camera <= 4 and 1 <= ccd <= 4):
         raise LoaderError(path, f"invalid SECTOR/CAMERA/CCD {sector}/{camera}/{ccd} (sectors "
                                 "start at 1; cameras and CCDs are 1-4)")
-    timesys = str(header.get("TIMESYS", "TDB")).strip().upper()
+    timesys = str(header_value(path, header, "TIMESYS", "the LIGHTCURVE header", "TDB")
+                  ).strip().upper()
     if timesys != "TDB":
         raise LoaderError(path, f"TIMESYS = {timesys!r}, expected 'TDB'")
     cadence = _cadence_seconds(path, _keyword(path, header, "TIMEDEL", "the LIGHTCURVE header",
@@ -160,14 +251,16 @@ def _parse(path: pathlib.Path, hdul: fits.HDUList) -> SpocLightCurve:
               if name not in ints}
     if np.any(np.diff(ints["CADENCENO"]) <= 0):
         raise LoaderError(path, "CADENCENO is not strictly increasing")
-    method = header.get("PDCMETHD")
+    method = header_value(path, header, "PDCMETHD", "the LIGHTCURVE header", None)
     return SpocLightCurve(
         path=path, tic_id=tic_id, sector=sector, camera=camera, ccd=ccd, cadence_seconds=cadence,
         bjd_reference=reference, time=floats["TIME"], cadence_numbers=ints["CADENCENO"],
         sap_flux=floats["SAP_FLUX"], sap_flux_err=floats["SAP_FLUX_ERR"],
         pdcsap_flux=floats["PDCSAP_FLUX"], pdcsap_flux_err=floats["PDCSAP_FLUX_ERR"],
         quality=ints["QUALITY"], aperture=np.asarray(aperture.data, dtype=np.int32),
-        pdc_method=None if method is None else str(method).strip())
+        pdc_method=None if method is None else str(method).strip(),
+        position=read_position(path, primary), sha256=content.sha256,
+        size_bytes=content.size_bytes)
 
 
 def refuse_other_products(path: pathlib.Path, hdul: fits.HDUList) -> None:
@@ -217,5 +310,5 @@ def read_spoc_lightcurve(path: str | os.PathLike[str]) -> SpocLightCurve:
         numbers that do not increase.
     """
     path = pathlib.Path(path)
-    return read_fits(path, lambda hdul, _content: _parse(path, hdul),
+    return read_fits(path, lambda hdul, content: _parse(path, hdul, content),
                      check=lambda hdul: refuse_other_products(path, hdul))

@@ -15,7 +15,8 @@ row of a mission whose package is missing raises
 from lightcurvedb.core.polymorphic import UnknownPolymorphicIdentityError
 from lightcurvedb.models.dataset import DataSet, DataSetHierarchy
 from lightcurvedb.models.instrument import Instrument
-from lightcurvedb.models.mission import Mission, MissionCatalog, Target
+from lightcurvedb.models.loaded_file import LoadedFile
+from lightcurvedb.models.mission import Mission, MissionCatalog, Target, TargetAlias
 from lightcurvedb.models.observation import FITSFrame, Observation, TargetSpecificTime
 from lightcurvedb.models.processing import PhotometricSource, ProcessingMethod
 from lightcurvedb.models.quality import QualityBits, QualityFlagArray, UnknownQualityBitError
@@ -27,6 +28,7 @@ __all__ = [
     "DataSetHierarchy",
     "FITSFrame",
     "Instrument",
+    "LoadedFile",
     "Mission",
     "MissionCatalog",
     "Observation",
@@ -35,6 +37,7 @@ __all__ = [
     "QualityBits",
     "QualityFlagArray",
     "Target",
+    "TargetAlias",
     "TargetSpecificTime",
     "UnknownPolymorphicIdentityError",
     "UnknownQualityBitError",

@@ -17,7 +17,9 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from lightcurvedb.core.base import Base
 from lightcurvedb.core.reprs import model_repr
@@ -145,6 +147,35 @@ class DataSet(Base):
 
     def __repr__(self) -> str:
         return model_repr(self, "id", "target_id", "observation_id")
+
+    @hybrid_property
+    def has_photometric_source(self) -> bool:
+        """Whether the photometric source is known (in SQL: ``photometric_method_id IS NOT NULL``).
+
+        Named as in the Kavli package, where "unknown" is the row with id 0;
+        here it is NULL. ``select(DataSet).where(DataSet.has_photometric_source)``.
+        """
+        return self.photometric_method_id is not None or self.photometry_source is not None
+
+    @has_photometric_source.inplace.expression
+    @classmethod
+    def _has_photometric_source_expression(cls) -> ColumnElement[bool]:
+        return cls.photometric_method_id.is_not(None)
+
+    @hybrid_property
+    def has_processing_method(self) -> bool:
+        """Whether a processing method is recorded (False for raw photometry such as SAP).
+
+        In SQL: ``processing_method_id IS NOT NULL``, e.g.
+        ``select(DataSet).where(~DataSet.has_processing_method)`` selects the raw
+        light curves (the Kavli package's id-0 "unspecified" method).
+        """
+        return self.processing_method_id is not None or self.processing_method is not None
+
+    @has_processing_method.inplace.expression
+    @classmethod
+    def _has_processing_method_expression(cls) -> ColumnElement[bool]:
+        return cls.processing_method_id.is_not(None)
 
     def to_timeseries(self) -> TimeSeries:
         """Return this light curve as an :class:`astropy.timeseries.TimeSeries`.

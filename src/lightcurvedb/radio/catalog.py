@@ -51,10 +51,11 @@ from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from lightcurvedb.bulk import upsert_rows
+from lightcurvedb.core.cones import EDGE_DEG, angular_separation_deg, check_cone, cone_window
 from lightcurvedb.core.extensions import q3c_cones
 from lightcurvedb.loaders.fitsfile import read_fits
 from lightcurvedb.loaders.report import LoaderError
@@ -109,17 +110,6 @@ def spectral_index(s_nvss: npt.ArrayLike, s_vlass: npt.ArrayLike) -> FloatArray:
     alpha[ok] = np.log(np.broadcast_to(vlass, ok.shape)[ok] / np.broadcast_to(nvss, ok.shape)[ok]
                        ) / math.log(VLASS_FREQUENCY_GHZ / NVSS_FREQUENCY_GHZ)
     return alpha
-
-
-def angular_separation_deg(ra1: npt.ArrayLike, dec1: npt.ArrayLike, ra2: npt.ArrayLike,
-                           dec2: npt.ArrayLike) -> FloatArray:
-    """Great-circle distance in degrees (Vincenty's formula: exact at all separations)."""
-    a1, d1, a2, d2 = (np.radians(np.asarray(x, dtype=np.float64)) for x in (ra1, dec1, ra2, dec2))
-    dra = a2 - a1
-    num1 = np.cos(d2) * np.sin(dra)
-    num2 = np.cos(d1) * np.sin(d2) - np.sin(d1) * np.cos(d2) * np.cos(dra)
-    den = np.sin(d1) * np.sin(d2) + np.cos(d1) * np.cos(d2) * np.cos(dra)
-    return np.asarray(np.degrees(np.arctan2(np.hypot(num1, num2), den)), dtype=np.float64)
 
 
 def has_neighbour(ra_deg: npt.ArrayLike, dec_deg: npt.ArrayLike, radius_deg: float
@@ -339,31 +329,16 @@ def load_master_sources(session: Session, path: str | pathlib.Path, *, chunk_siz
     return len(records)
 
 
-def _ra_window(ra: float, dec: float, radius: float) -> ColumnElement[bool] | None:
-    """Return the RA condition of the bounding box of a cone (None: every RA)."""
-    if abs(dec) + radius >= 90.0:
-        return None
-    half = math.degrees(math.asin(min(1.0, math.sin(math.radians(radius))
-                                      / math.cos(math.radians(dec))))) + 1e-9
-    if half >= 180.0:
-        return None
-    low, high = ra - half, ra + half
-    column = Source.ra_deg
-    if low < 0.0:
-        return or_(column >= low + 360.0, column <= high)
-    if high >= 360.0:
-        return or_(column >= low, column <= high - 360.0)
-    return and_(column >= low, column <= high)
-
-
 def cone_search(session: Session, ra: float, dec: float, radius_deg: float) -> list[Source]:
     """Return the sources within ``radius_deg`` of (``ra``, ``dec``), nearest first.
 
     Parameters
     ----------
     session : sqlalchemy.orm.Session
-    ra, dec : float
-        Centre (deg, ICRS); RA is taken modulo 360.
+    ra : float
+        Centre's right ascension (deg, ICRS), taken modulo 360.
+    dec : float
+        Centre's declination (deg, ICRS).
     radius_deg : float
         Radius (deg), in (0, 180].
 
@@ -378,21 +353,13 @@ def cone_search(session: Session, ra: float, dec: float, radius_deg: float) -> l
     ValueError
         For a non-finite centre, a Dec outside [-90, 90] or a bad radius.
     """
-    if not (math.isfinite(ra) and math.isfinite(dec) and abs(dec) <= 90.0):
-        raise ValueError(f"cone centre ({ra}, {dec}) is not a position on the sky")
-    if not (math.isfinite(radius_deg) and 0.0 < radius_deg <= 180.0):
-        raise ValueError(f"cone radius {radius_deg} deg: expected a value in (0, 180]")
-    ra = ra % 360.0
+    ra = check_cone(ra, dec, radius_deg)
     stmt = select(Source)
     if q3c_cones(session.get_bind(Source).dialect):
         stmt = stmt.where(func.q3c_radial_query(Source.ra_deg, Source.dec_deg, ra, dec,
-                                                radius_deg + 1e-8))
+                                                radius_deg + EDGE_DEG))
     else:
-        stmt = stmt.where(Source.dec_deg.between(dec - radius_deg - 1e-9,
-                                                 dec + radius_deg + 1e-9))
-        window = _ra_window(ra, dec, radius_deg)
-        if window is not None:
-            stmt = stmt.where(window)
+        stmt = stmt.where(cone_window(Source.ra_deg, Source.dec_deg, ra, dec, radius_deg))
     candidates: Sequence[Source] = session.scalars(stmt).all()
     if not candidates:
         return []

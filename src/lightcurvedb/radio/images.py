@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 from astropy.io import fits
+from astropy.io.fits.verify import VerifyError
 
-from lightcurvedb.loaders.fitsfile import FitsContent, read_fits
+from lightcurvedb.loaders.fitsfile import FitsContent, read_fits, verify_reason
 from lightcurvedb.loaders.report import LoaderError
 from lightcurvedb.radio._errors import ImageFileError
 
@@ -244,12 +245,20 @@ def read_image_properties(path: str | os.PathLike[str]) -> ImageProperties:
         If the file is missing, not FITS, damaged (a checksum that does not
         match names the HDU), has no 2-D image, is a spectral or Stokes cube,
         is not in ``JY/BEAM``, lacks the celestial axes, has a spectral axis
-        in unknown units, or has no finite pixel.
+        in unknown units, or has no finite pixel; a header card astropy cannot
+        parse (``BMAJ = NAN``) is ``unparsable value for BMAJ``.
     """
     try:
         found = read_fits(path, _read_plane, error=_Unreadable)
     except _Unreadable as exc:
         raise ImageFileError(path, f"not a readable FITS image: {exc.reason}") from None
+    try:
+        return _measure(path, found)
+    except VerifyError as exc:  # a card astropy cannot parse, e.g. CRVAL1 = NAN
+        raise ImageFileError(path, verify_reason(exc)) from None
+
+
+def _measure(path: str | os.PathLike[str], found: Any) -> ImageProperties:
     if found is None:
         raise ImageFileError(path, "no image data in any HDU")
     header, data, problem = found

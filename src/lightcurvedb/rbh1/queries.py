@@ -269,8 +269,10 @@ def footprints_containing(session: Session, ra: float, dec: float) -> list[WCSSo
     ----------
     session : sqlalchemy.orm.Session
         The database.
-    ra, dec : float
-        The position, degrees.
+    ra : float
+        Right ascension of the position (deg).
+    dec : float
+        Declination of the position (deg).
     """
     w = WCSSolution
     ra, dec = float(ra), float(dec)
@@ -295,7 +297,7 @@ def overlapping_footprints(session: Session,
     ----------
     session : sqlalchemy.orm.Session
         The database.
-    polygon_or_wcs_id : SkyPolygon, sequence of (ra, dec), WCSSolution or int
+    polygon_or_wcs_id : SkyPolygon, sequence of pairs, WCSSolution or int
         A polygon, or a WCS solution (or its ``wcs_id``), which is left out of
         the result.
 

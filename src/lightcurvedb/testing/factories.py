@@ -32,11 +32,13 @@ __all__ = [
     "FITSFrameFactory",
     "InstrumentFactory",
     "LightcurveDBFactory",
+    "LoadedFileFactory",
     "MissionCatalogFactory",
     "MissionFactory",
     "ObservationFactory",
     "PhotometricSourceFactory",
     "ProcessingMethodFactory",
+    "TargetAliasFactory",
     "QualityFlagArrayFactory",
     "TargetFactory",
     "TargetSpecificTimeFactory",
@@ -93,6 +95,17 @@ class TargetFactory(LightcurveDBFactory):
 
     catalog = factory.SubFactory(MissionCatalogFactory)
     name = factory.Sequence(lambda n: 100_000_000 + n)
+
+
+class TargetAliasFactory(LightcurveDBFactory):
+    """Another catalog's name for a target (a Gaia DR3-like source id)."""
+
+    class Meta:
+        model = models.TargetAlias
+
+    target = factory.SubFactory(TargetFactory)
+    catalog = "Gaia DR3"
+    name = factory.Sequence(lambda n: str(4_000_000_000_000_000_000 + n))
 
 
 class InstrumentFactory(LightcurveDBFactory):
@@ -236,11 +249,26 @@ class CatalogValidationFactory(LightcurveDBFactory):
     column_stats = factory.LazyFunction(dict)
 
 
+class LoadedFileFactory(LightcurveDBFactory):
+    """The record of a loaded SPOC file of a new target (no observation)."""
+
+    class Meta:
+        model = models.LoadedFile
+
+    loader = "tess"
+    file_name = factory.Sequence(
+        lambda n: f"tess2018206045859-s0001-{n:016d}-0120-s_lc.fits")
+    sha256 = factory.Sequence(lambda n: f"{n:064x}")
+    size_bytes = 1_828_800
+    file_path = factory.LazyAttribute(lambda o: pathlib.Path("/data/s0001") / o.file_name)
+    target = factory.SubFactory(TargetFactory)
+
+
 ALL_FACTORIES: tuple[type[SQLAlchemyModelFactory], ...] = (
     MissionFactory, MissionCatalogFactory, TargetFactory, InstrumentFactory,
     ObservationFactory, FITSFrameFactory, TargetSpecificTimeFactory, PhotometricSourceFactory,
     ProcessingMethodFactory, DataSetFactory, DataSetHierarchyFactory, QualityFlagArrayFactory,
-    CatalogValidationFactory,
+    CatalogValidationFactory, TargetAliasFactory, LoadedFileFactory,
 )
 
 

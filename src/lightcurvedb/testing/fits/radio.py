@@ -127,11 +127,11 @@ def write_radio_image(path: str | os.PathLike[str], *, ra: float, dec: float,
         Image size in pixels.
     cell_arcsec : float, optional
         Pixel size (``CDELT2``; ``CDELT1`` is its negative), arcsec.
-    sources : sequence of (ra, dec, peak_jy), optional
-        Point sources to add, each convolved with the beam (so its peak in
-        Jy/beam is ``peak_jy``). Default: ``n_sources`` sources at random
-        positions in the inner half of the image with peaks of 20-100 times
-        the noise.
+    sources : sequence of tuple, optional
+        Point sources to add as ``(ra, dec, peak_jy)`` (deg, deg, Jy/beam),
+        each convolved with the beam (so its peak in Jy/beam is ``peak_jy``).
+        Default: ``n_sources`` sources at random positions in the inner half
+        of the image with peaks of 20-100 times the noise.
     n_sources : int, optional
         How many random sources when ``sources`` is not given.
     date_obs : str, optional

@@ -95,8 +95,8 @@ def write_spoc_lightcurve(
     first_cadenceno: int | None = None, seed: int | None = None,
     nan_cadences: Sequence[int] | None = None, nan_time_cadences: Sequence[int] | None = None,
     quality: npt.ArrayLike | None = None, tessmag: float | None = None, teff: float = 5800.0,
-    ra: float | None = None, dec: float | None = None, pdc_method: str = "msMAP",
-    compression: str | None = None,
+    ra: float | None = None, dec: float | None = None, pm_ra: float | None = 0.0,
+    pm_dec: float | None = 0.0, pdc_method: str = "msMAP", compression: str | None = None,
 ) -> pathlib.Path:
     """Write a synthetic SPOC light-curve file with the real HDU layout.
 
@@ -134,6 +134,9 @@ def write_spoc_lightcurve(
         dumps, cosmic rays, an attitude tweak and scattered light at the end.
     tessmag, teff, ra, dec : float, optional
         Target properties for the primary header; ``tessmag`` sets the flux.
+    pm_ra, pm_dec : float or None, optional
+        ``PMRA`` and ``PMDEC`` (mas/yr); None writes the blank cards SPOC
+        writes for stars without a proper motion in the TIC.
     pdc_method : str, optional
         ``PDCMETHD`` keyword.
     compression : {None, "gzip", "bzip2"}, optional
@@ -238,7 +241,9 @@ def write_spoc_lightcurve(
         "INSTRUME": "TESS Photometer", "DATA_REL": 1, "OBJECT": f"TIC {tic_id}",
         "TICID": tic_id, "SECTOR": sector, "CAMERA": camera, "CCD": ccd, "PXTABLE": 129,
         "RADESYS": "ICRS", "RA_OBJ": ra, "DEC_OBJ": dec, "EQUINOX": 2000.0,
-        "PMRA": 0.0, "PMDEC": 0.0, "PMTOTAL": 0.0, "TESSMAG": tessmag, "TEFF": teff,
+        "PMRA": pm_ra, "PMDEC": pm_dec,
+        "PMTOTAL": None if pm_ra is None or pm_dec is None else float(np.hypot(pm_ra, pm_dec)),
+        "TESSMAG": tessmag, "TEFF": teff,
         "LOGG": 4.4, "MH": 0.0, "RADIUS": 1.0, "TICVER": 7, "CRMITEN": True, "CRBLKSZ": 10,
         "CRSPOC": False,
     })

@@ -1,14 +1,6 @@
-"""Entity-relationship diagrams of the schema, generated from the SQLAlchemy metadata.
+"""What the diagrams draw: the tables of each area, entity names, short column types.
 
-The documentation builds its schema diagram with :func:`mermaid_erd`, so the
-picture is always the one the models define::
-
-    from lightcurvedb.erd import mermaid_erd
-    print(mermaid_erd())                      # the thirteen core tables
-
-The output is `mermaid <https://mermaid.js.org/syntax/entityRelationshipDiagram.html>`_
-``erDiagram`` text: one entity per table, one attribute per column and one
-relationship per foreign key.
+Shared by :mod:`lightcurvedb.erd.mermaid` and :mod:`lightcurvedb.erd.graphviz`.
 """
 
 from __future__ import annotations
@@ -26,7 +18,6 @@ from sqlalchemy import (
     DateTime,
     Enum,
     Float,
-    ForeignKeyConstraint,
     Index,
     Integer,
     Interval,
@@ -39,12 +30,11 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
     Uuid,
-    exc,
 )
 from sqlalchemy import types as sqltypes
 from sqlalchemy.sql.schema import Column
 
-__all__ = ["column_type_token", "entity_names", "mermaid_erd"]
+__all__ = ["AREAS", "area_tables", "column_type_token", "entity_names", "table_area"]
 
 #: Generic SQLAlchemy types and the short token each is shown as, most specific
 #: first (``BigInteger`` is an ``Integer``, ``Float`` a ``Numeric``, ``Enum`` a
@@ -162,7 +152,7 @@ def entity_names(tables: Iterable[Table]) -> dict[Table, str]:
     return names
 
 
-def _single_column_uniques(table: Table) -> set[str]:
+def single_column_uniques(table: Table) -> set[str]:
     """Return the names of the columns that are unique on their own."""
     unique = {column.name for column in table.columns if column.unique}
     for constraint in table.constraints:
@@ -176,39 +166,6 @@ def _single_column_uniques(table: Table) -> set[str]:
     return unique
 
 
-def _attribute_line(column: Column[Any], unique: set[str]) -> str:
-    keys = []
-    if column.primary_key:
-        keys.append("PK")
-    if column.foreign_keys:
-        keys.append("FK")
-    if column.name in unique and not column.primary_key:
-        keys.append("UK")
-    parts = [column_type_token(column.type), _token(column.name)]
-    if keys:
-        parts.append(",".join(keys))  # "PK,FK" stays one token
-    return " ".join(parts)
-
-
-def _relationship_line(constraint: ForeignKeyConstraint, names: dict[Table, str],
-                       unique: set[str]) -> str | None:
-    try:
-        parent_table = constraint.referred_table
-    except exc.NoReferencedTableError:  # refers to a table this metadata lacks
-        return None
-    child_table = constraint.table
-    if parent_table not in names or child_table not in names:
-        return None
-    columns = [column.name for column in constraint.columns]
-    optional = any(column.nullable for column in constraint.columns)
-    primary_key = {column.name for column in child_table.primary_key.columns}
-    one_to_one = set(columns) == primary_key or (len(columns) == 1 and columns[0] in unique)
-    parent_side = "|o" if optional else "||"
-    child_side = "o|" if one_to_one else "o{"
-    label = ", ".join(columns)
-    return f'    {names[parent_table]} {parent_side}--{child_side} {names[child_table]} : "{label}"'
-
-
 def _core_tables() -> list[Table]:
     """Return the tables of the models defined in :mod:`lightcurvedb.models`."""
     import lightcurvedb.models  # noqa: F401  (registers the core tables)
@@ -220,72 +177,82 @@ def _core_tables() -> list[Table]:
     return list(tables)
 
 
-def mermaid_erd(metadata: MetaData | None = None,
-                tables: Iterable[Table | str] | None = None) -> str:
-    """Draw tables as a mermaid ``erDiagram``.
+
+#: The areas of the schema, each drawn as its own diagram, and what each holds.
+AREAS = {
+    "core": "the core models of lightcurvedb.models",
+    "missions": "the tables the shipped missions add (TESS, HST, JWST)",
+    "rbh1": "the RBH-1 HST/JWST tables (schema rbh1)",
+    "radio": "the DSA-110 radio tables (schema radio)",
+    "plugins": "tables of installed mission plugins and other packages on lightcurvedb.Base",
+}
+
+
+def _owners() -> dict[Table, str]:
+    """Map each table to the module of the class whose own table it is."""
+    from lightcurvedb.core.base import Base
+
+    owners: dict[Table, str] = {}
+    for mapper in Base.registry.mappers:
+        table = mapper.local_table
+        if not isinstance(table, Table):
+            continue
+        parent = mapper.inherits
+        if parent is not None and parent.local_table is table:
+            continue
+        owners[table] = mapper.class_.__module__
+    return owners
+
+
+def table_area(table: Table, owners: dict[Table, str] | None = None) -> str:
+    """Return the area (a key of :data:`AREAS`) a table belongs to.
+
+    Tables in the ``rbh1`` and ``radio`` schemas belong to those areas; a
+    table of a class from :mod:`lightcurvedb.models` is ``core``, one from
+    :mod:`lightcurvedb.missions` is ``missions``; every other table (mission
+    plugins, downstream models, tables without a class) is ``plugins``.
+    """
+    if table.schema in ("rbh1", "radio"):
+        return table.schema
+    module = (owners if owners is not None else _owners()).get(table, "")
+    if module.startswith("lightcurvedb.models"):
+        return "core"
+    return "missions" if module.startswith("lightcurvedb.missions") else "plugins"
+
+
+def area_tables(area: str, metadata: MetaData | None = None) -> list[Table]:
+    """Return the tables of one area, sorted by full name.
 
     Parameters
     ----------
+    area : str
+        A key of :data:`AREAS`.
     metadata : sqlalchemy.MetaData, optional
-        Where to take the tables from. By default the core tables of
-        :data:`lightcurvedb.metadata` (those of the models in
-        :mod:`lightcurvedb.models`; mission, RBH-1 and radio tables are left
-        out). When given, every table of ``metadata`` is drawn unless ``tables``
-        narrows the selection.
-    tables : iterable of sqlalchemy.Table or str, optional
-        Only these tables: :class:`~sqlalchemy.Table` objects, or keys of
-        ``metadata`` (``"dataset"``, ``"rbh1.observations"``).
-
-    Returns
-    -------
-    str
-        The diagram, ending with a newline. Entities are sorted by name and list
-        their columns in table order as ``type name [PK|FK|UK]`` (see
-        :func:`column_type_token`; keys of one column are joined without spaces,
-        e.g. ``PK,FK``). ``UK`` marks columns that are unique on their own;
-        multi-column uniqueness is not drawn. Each foreign key becomes one
-        relationship ``Parent ||--o{ Child : "fk_column"``, sorted: ``|o`` on
-        the parent side when the foreign key is nullable (zero or one parent),
-        ``o|`` on the child side when it is unique or the child's primary key
-        (one-to-one, e.g. joined-table inheritance). Foreign keys to
-        tables outside the selection keep their ``FK`` mark but draw no line.
-        The same tables always give the same text.
+        Where to look; :data:`lightcurvedb.metadata` by default, after
+        importing the shipped missions, RBH-1 and radio models and the installed
+        mission plugins.
 
     Raises
     ------
-    KeyError
-        If a table named in ``tables`` is not in ``metadata``.
-
-    Examples
-    --------
-    >>> print(mermaid_erd().splitlines()[0])
-    erDiagram
+    ValueError
+        If ``area`` is not one of :data:`AREAS`.
     """
+    if area not in AREAS:
+        raise ValueError(f"unknown ERD area {area!r}; choose one of {', '.join(AREAS)}")
     if metadata is None:
-        import lightcurvedb.models  # noqa: F401  (registers the core tables)
-        from lightcurvedb.core.base import metadata as core_metadata
+        metadata = _all_metadata()
+    owners = _owners()
+    return sorted((t for t in metadata.tables.values() if table_area(t, owners) == area),
+                  key=lambda t: t.fullname)
 
-        metadata = core_metadata
-        default_tables: list[Table] = _core_tables()
-    else:
-        default_tables = list(metadata.tables.values())
-    if tables is None:
-        selected = default_tables
-    else:
-        selected = [metadata.tables[t] if isinstance(t, str) else t for t in tables]
 
-    names = entity_names(set(selected))
-    ordered = sorted(names, key=lambda t: names[t])
-    lines = ["erDiagram"]
-    relationships: set[str] = set()
-    for table in ordered:
-        unique = _single_column_uniques(table)
-        lines.append(f"    {names[table]} {{")
-        lines.extend(f"        {_attribute_line(column, unique)}" for column in table.columns)
-        lines.append("    }")
-        for constraint in table.foreign_key_constraints:
-            line = _relationship_line(constraint, names, unique)
-            if line is not None:
-                relationships.add(line)
-    lines.extend(sorted(relationships))
-    return "\n".join(lines) + "\n"
+def _all_metadata() -> MetaData:
+    """:data:`lightcurvedb.metadata` with every model lightcurvedb ships or finds declared."""
+    import lightcurvedb.models  # noqa: F401
+    import lightcurvedb.radio  # noqa: F401
+    import lightcurvedb.rbh1  # noqa: F401
+    from lightcurvedb.core.base import metadata
+    from lightcurvedb.missions.registry import register_missions
+
+    register_missions()
+    return metadata
