@@ -18,7 +18,9 @@ Paths: ``orm`` (``session.add_all`` of ``--orm-rows`` objects + commit), ``core`
 transaction), ``copy_rows`` (the structured array as is), ``copy_rows_tuples``
 (``array.tolist()`` handed to copy_rows), ``fits_loader``
 (:func:`lightcurvedb.loaders.catalog.load_fits_catalog` of a FITS file holding
-the same rows, validation included) and the raw baseline: ``raw_copy`` on
+the same rows, validation included; also compared, as operation ``load``, with
+``raw_fits_read``: astropy reading every column of that file) and the raw
+baseline: ``raw_copy`` on
 PostgreSQL (binary COPY stream encoded here with numpy, on a plain psycopg
 connection) with ``psycopg_write_row`` (psycopg's own ``Copy.write_row``) as a
 second reference, ``raw_sqlite`` on SQLite (``sqlite3`` executemany of
@@ -165,11 +167,9 @@ def write_raw_sqlite(bench: Bench, cat: np.ndarray) -> None:
             bench.raw.executemany(sql, cat[start:start + CHUNK_ROWS].tolist())
 
 
-def make_fits_writer(directory: Path, cat: np.ndarray) -> Callable[[Bench, np.ndarray], None]:
-    """Write the catalog (and a warm-up prefix) as FITS files; return the loader path."""
+def write_fits_files(directory: Path, cat: np.ndarray) -> dict[int, Path]:
+    """Write the catalog (and a warm-up prefix) as FITS files: {rows: path}."""
     from astropy.table import Table
-
-    from lightcurvedb.loaders.catalog import load_fits_catalog
 
     files: dict[int, Path] = {}
     for rows in {len(cat), min(len(cat), WARMUP_ROWS)}:
@@ -179,11 +179,27 @@ def make_fits_writer(directory: Path, cat: np.ndarray) -> Callable[[Bench, np.nd
             table.rename_column(name, name.upper())
         files[rows] = directory / f"fastspec_{rows}.fits"
         table.write(files[rows], format="fits", overwrite=True)
+    return files
+
+
+def make_fits_writer(files: dict[int, Path]) -> Callable[[Bench, np.ndarray], None]:
+    """The loader path: :func:`~lightcurvedb.loaders.catalog.load_fits_catalog` of the file."""
+    from lightcurvedb.loaders.catalog import load_fits_catalog
 
     def write_fits_loader(bench: Bench, part: np.ndarray) -> None:
         load_fits_catalog(bench.engine, files[len(part)], TABLE)
 
     return write_fits_loader
+
+
+def raw_fits_read(path: Path) -> int:
+    """astropy reads every column of the FITS table into numpy: the loader's raw read."""
+    from astropy.io import fits
+
+    with fits.open(path, memmap=False) as hdul:
+        data = hdul[1].data
+        columns = [np.asarray(data[name]) for name in data.columns.names]
+    return len(columns[0])
 
 
 # Checks and driver ------------------------------------------------------------------
@@ -226,7 +242,8 @@ def run_backend(bench: Bench, args: argparse.Namespace, cat: np.ndarray, fits_di
 
         validation: sa.Table = CatalogValidation.__table__  # type: ignore[assignment]
         _common.refuse_existing_rows(engine, [validation])  # the path truncates it
-        paths["fits_loader"] = make_fits_writer(fits_dir, cat)
+        fits_files = write_fits_files(fits_dir, cat)
+        paths["fits_loader"] = make_fits_writer(fits_files)
         tables.append(validation)
     if backend == "postgresql":
         paths |= {"psycopg_write_row": write_psycopg_write_row, "raw_copy": write_raw_copy}
@@ -250,6 +267,17 @@ def run_backend(bench: Bench, args: argparse.Namespace, cat: np.ndarray, fits_di
                               payload_bytes(part), seconds, None if path == raw else raw,
                               verified_rows=verified,
                               note=f"{len(part):,} rows" if path == "orm" else ""))
+    if fits_dir is not None:   # the loader against astropy reading the same file
+        path = fits_files[len(cat)]
+        raw_fits_read(path)
+        seconds, rows = _common.best_time(partial(raw_fits_read, path), repeat=args.repeat)
+        loader = next(r for r in results if r.path == "fits_loader")
+        results += [Result(backend, "catalog", "load", "raw_fits_read", rows,
+                           payload_bytes(cat), seconds, verified_rows=rows),
+                    Result(backend, "catalog", "load", "fits_loader", loader.rows,
+                           loader.payload_bytes, loader.seconds, "raw_fits_read",
+                           verified_rows=loader.verified_rows,
+                           note="the write above, against the raw read")]
     if not args.keep:
         BenchBase.metadata.drop_all(engine)
     return results

@@ -271,3 +271,50 @@ def test_catalog_name_over_64_characters_is_one_error(session: Session, tmp_path
                                                r"characters\): longer than varchar\(64\)$"), \
             session.begin_nested():
         load_catalog_targets(session, [ok], catalog="C" * 65, mission="DESI", progress=False)
+
+
+# --- the RBH-1 reader: every primary-header value it reads ------------------------------
+
+def _rbh1_cases() -> list[tuple[str, str]]:
+    from lightcurvedb.loaders.rbh1.records import HEADER_KEYWORDS
+
+    return [(kind, keyword) for kind, telescope in (("flc", "HST"), ("cal", "JWST"))
+            for keyword, _, _ in HEADER_KEYWORDS[telescope].values()]
+
+
+@pytest.fixture(scope="module")
+def rbh1_files(tmp_path_factory) -> dict[str, pathlib.Path]:
+    from lightcurvedb.testing.fits.rbh1 import write_nirspec_cal, write_wfc3_flc
+
+    d = tmp_path_factory.mktemp("rbh1")
+    return {"flc": write_wfc3_flc(d / "iexo01abq_flc.fits"),
+            "cal": write_nirspec_cal(d / "jw03149001001_03101_00001_nrs1_cal.fits")}
+
+
+@pytest.mark.parametrize("value", ["NAN", "INF"])
+@pytest.mark.parametrize(("kind", "key"), _rbh1_cases(), ids=[f"{k}-{w}" for k, w in
+                                                                _rbh1_cases()])
+def test_nan_or_inf_in_any_rbh1_header_value_is_named(rbh1_files, tmp_path, kind, key,
+                                                      value) -> None:
+    from lightcurvedb.loaders.rbh1.geometry import RBH1FileError
+    from lightcurvedb.loaders.rbh1.records import read_rbh1_file
+
+    source = rbh1_files[kind]
+    with fits_open(source) as hdul:
+        if key not in hdul[0].header:
+            pytest.skip(f"the generated {kind} file has no {key} card (optional)")
+    damaged = write_with_raw_card(source, tmp_path / source.name, key, value, hdu=0)
+    with pytest.raises(RBH1FileError) as info:
+        read_rbh1_file(damaged)
+    assert info.value.reason == f"unparsable value for {key} in the primary header"
+
+
+def test_an_overflowing_rbh1_exposure_time_is_not_finite(rbh1_files, tmp_path) -> None:
+    from lightcurvedb.loaders.rbh1.geometry import RBH1FileError
+    from lightcurvedb.loaders.rbh1.records import read_rbh1_file
+
+    source = rbh1_files["flc"]
+    damaged = write_with_raw_card(source, tmp_path / source.name, "EXPTIME", "1E400", hdu=0)
+    with pytest.raises(RBH1FileError) as info:
+        read_rbh1_file(damaged)
+    assert info.value.reason == "EXPTIME = inf in the primary header is not a finite number"

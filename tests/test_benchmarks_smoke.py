@@ -117,7 +117,9 @@ def test_bench_catalog(fresh_postgres_url: URL, tmp_path: Path) -> None:
     common = {"orm", "core", "copy_rows", "copy_rows_tuples", "fits_loader"}
     assert _paths(report) == {
         ("postgresql", "catalog", "write"): common | {"raw_copy", "psycopg_write_row"},
-        ("sqlite", "catalog", "write"): common | {"raw_sqlite"}}
+        ("sqlite", "catalog", "write"): common | {"raw_sqlite"},
+        ("postgresql", "catalog", "load"): {"raw_fits_read", "fits_loader"},
+        ("sqlite", "catalog", "load"): {"raw_fits_read", "fits_loader"}}
     for r in report["results"]:
         assert r["rows"] == r["verified_rows"] == (20 if r["path"] == "orm" else 200)
         assert r["rows_per_s"] > 0 and r["mb_per_s"] > 0

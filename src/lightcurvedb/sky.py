@@ -63,6 +63,22 @@ def _number(text: str) -> int | None:
     return value if value <= _INT64_MAX else None
 
 
+def _aliased_target_ids(session: Session, text: str) -> set[int]:
+    """Ids of the targets an alias names: ``"Gaia DR3 4676..."`` or the alias name alone.
+
+    Every split of ``text`` at a separator is tried as (alias catalog, alias
+    name); the catalog matches without regard to case. One query, by name
+    (the unique ``(name, catalog)`` index).
+    """
+    splits = {(text[:m.start()].lower(), text[m.end():])
+              for m in re.finditer(r"[\s:]+", text)}
+    names = {rest for _, rest in splits if rest} | {text}
+    rows = session.execute(select(TargetAlias.target_id, TargetAlias.catalog, TargetAlias.name)
+                           .where(TargetAlias.name.in_(names)))
+    return {target_id for target_id, alias_catalog, alias_name in rows
+            if alias_name == text or (alias_catalog.lower(), alias_name) in splits}
+
+
 def find_target(session: Session, name: Any, catalog: str | None = None) -> Target:
     """Return the target that ``name`` names, by catalog number, designation or alias.
 
@@ -118,14 +134,7 @@ def find_target(session: Session, name: Any, catalog: str | None = None) -> Targ
     if ids:
         conditions.append(and_(Target.catalog_id.in_(ids),
                                Target.designation.in_({text, text.upper()})))
-    # "Gaia DR3 4676...": every split at a separator is (alias catalog, alias name).
-    splits = [(text[:m.start()], text[m.end():]) for m in re.finditer(r"[\s:]+", text)]
-    alias_names = {rest for _, rest in splits if rest} | {text}
-    aliased = select(TargetAlias.target_id, TargetAlias.catalog, TargetAlias.name).where(
-        TargetAlias.name.in_(alias_names))
-    alias_ids = {target_id for target_id, alias_catalog, alias_name in session.execute(aliased)
-                 if alias_name == text
-                 or (alias_catalog.lower(), alias_name) in {(c.lower(), r) for c, r in splits}}
+    alias_ids = _aliased_target_ids(session, text)
     if alias_ids:
         conditions.append(Target.id.in_(alias_ids))
     found: Sequence[Target] = session.scalars(

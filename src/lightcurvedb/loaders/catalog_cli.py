@@ -44,7 +44,8 @@ def cmd_load_catalog(args: argparse.Namespace) -> int:
     def work(db: Session) -> int:
         run = load_catalog_targets(db, args.paths, catalog=args.catalog, mission=args.mission,
                                    key=args.key, designation=args.designation,
-                                   positions=args.positions, hdu=args.hdu,
+                                   positions=args.positions, aliases=args.aliases,
+                                   hdu=args.hdu,
                                    chunk_rows=args.chunk_rows, progress=args.progress,
                                    existing=args.existing, exposure=args.exposure)
         print(run.render())
@@ -109,6 +110,9 @@ def add_catalog_commands(load_commands: argparse._SubParsersAction,
                       help="store the targets' positions: 'desi' (TARGET_RA, TARGET_DEC, "
                            "REF_EPOCH, PMRA, PMDEC) or COLUMN=attribute pairs, e.g. "
                            "'RA=ra,DEC=dec,EPOCH=epoch'")
+    load.add_argument("--alias", dest="aliases", metavar="CATALOG=COLUMN",
+                      help="record each row's COLUMN as its target's name in CATALOG, e.g. "
+                           "'Gaia DR3=GAIA_ID' (several: separate with ';')")
     load.add_argument("--hdu", type=_hdu, default=1, metavar="HDU",
                       help="the table HDU, by index or EXTNAME (default: 1)")
     load.add_argument("--chunk-rows", type=int, default=100_000, metavar="N",

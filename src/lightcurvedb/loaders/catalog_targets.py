@@ -29,6 +29,12 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from lightcurvedb.loaders.catalog import CatalogValidationError, load_fits_catalog
+from lightcurvedb.loaders.catalog_aliases import (
+    alias_columns,
+    check_aliases,
+    file_aliases,
+    write_aliases,
+)
 from lightcurvedb.loaders.catalog_report import CatalogLoadReport
 from lightcurvedb.loaders.report import (
     LoaderError,
@@ -61,6 +67,8 @@ class CatalogRun:
         Files loaded, skipped and failed (with reasons).
     reports : list of CatalogLoadReport
         The validation report of every file that got as far as being validated.
+    aliases_added : int
+        :class:`~lightcurvedb.models.TargetAlias` rows the run recorded.
 
     Examples
     --------
@@ -72,6 +80,7 @@ class CatalogRun:
 
     files: LoadReport
     reports: list[CatalogLoadReport] = field(default_factory=list)
+    aliases_added: int = 0
 
     @property
     def ok(self) -> bool:
@@ -96,6 +105,8 @@ class CatalogRun:
         """
         parts = [report.render() for report in self.reports]
         totals = f"targets: {self.new_targets:,} new, {self.existing_targets:,} existing"
+        if self.aliases_added:
+            totals += f"; {self.aliases_added:,} new aliases"
         return "\n\n".join([*parts, f"{totals}\n{self.files.render()}"])
 
 
@@ -157,6 +168,7 @@ def position_columns(positions: str | Mapping[str, str] | None) -> dict[str, str
 def load_catalog_targets(session: Session, paths: PathArgument, *, catalog: str,
                          mission: str, key: str = "TARGETID", designation: str | None = None,
                          positions: str | Mapping[str, str] | None = None,
+                         aliases: str | Mapping[str, str] | None = None,
                          hdu: int | str = 1, chunk_rows: int = 100_000,
                          progress: bool = False, strict: bool = True,
                          patterns: Sequence[str] = with_compressed(("*.fits",)),
@@ -204,6 +216,12 @@ def load_catalog_targets(session: Session, paths: PathArgument, *, catalog: str,
         ``REF_EPOCH``, ``PMRA`` and ``PMDEC``. They follow the designation's
         rule: an existing target's NULL is filled, a different stored value
         refuses the file.
+    aliases : str or mapping, optional
+        Alias catalog -> FITS column (or ``"Gaia DR3=GAIA_ID;2MASS=TMASS_ID"``):
+        each row's value becomes its target's
+        :class:`~lightcurvedb.models.TargetAlias` in that catalog (see
+        :mod:`lightcurvedb.loaders.catalog_aliases`). An alias already given to
+        another target refuses the file; blank and zero values name none.
     hdu, chunk_rows, progress, strict
         As for :func:`~lightcurvedb.loaders.catalog.load_fits_catalog`.
     patterns : sequence of str, optional
@@ -226,13 +244,18 @@ def load_catalog_targets(session: Session, paths: PathArgument, *, catalog: str,
     columns = ({key: "name"} | ({designation: "designation"} if designation else {})
                | position_columns(positions))
     run = CatalogRun(LoadReport(kind=f"catalog {catalog} targets"))
+    alias_map = alias_columns(aliases)
     for path in find_files(paths, patterns):
         try:
+            # aliases are checked before anything is written, recorded after the targets
+            found = file_aliases(pathlib.Path(path), hdu, key, alias_map) if alias_map else {}
+            check_aliases(session, pathlib.Path(path), target_catalog.id, found)
             report = load_fits_catalog(session, path, Target, columns=columns, key=key, hdu=hdu,
                                        chunk_rows=chunk_rows, progress=progress,
                                        strict=strict,
                                        constants={"catalog_id": target_catalog.id},
                                        existing=existing, exposure=exposure)
+            run.aliases_added += write_aliases(session, target_catalog.id, found)
         except CatalogValidationError as exc:
             run.reports.append(exc.report)
             run.files.add_failure(path, exc.reason)

@@ -98,6 +98,14 @@ def _text(header: fits.Header, key: str) -> str:
         return ""
 
 
+def _stored_text(primary: fits.Header, key: str) -> str:
+    """Return a primary-header value the loader stores; refuse an unparsable card by name."""
+    try:
+        return str(primary.get(key, "")).strip().upper()
+    except VerifyError:
+        raise ValueError(f"unparsable value for {key} in the primary header") from None
+
+
 def _raw(header: fits.Header, key: str) -> str:
     try:
         return str(header.get(key, "") or "").strip()
@@ -148,7 +156,7 @@ def classify_hdul(name: str, hdul: fits.HDUList) -> Classification:
     name_type = file_type_from_name(name)
     hint = f" (the name suggests {name_type})" if name_type else ""
     if telescope == "HST" and instrument == "WFC3":
-        detector = _text(primary, "DETECTOR")
+        detector = _stored_text(primary, "DETECTOR")
         if detector != "UVIS":
             raise ValueError(f"not an RBH-1 product: DETECTOR = {detector or '(none)'!r} "
                              "(RBH-1 takes WFC3/UVIS flc and drc files)")
@@ -162,7 +170,7 @@ def classify_hdul(name: str, hdul: fits.HDUList) -> Classification:
         evidence = f"HST WFC3, {len(sci)} SCI extension{'s' * (len(sci) > 1)}" + (
             ", WHT/CTX" if drizzled else "")
     elif telescope == "JWST" and instrument == "NIRSPEC":
-        exp_type = _text(primary, "EXP_TYPE")
+        exp_type = _stored_text(primary, "EXP_TYPE")
         if exp_type != "NRS_IFU":
             mode = (f" ({NIRSPEC_MODES[exp_type][1]})" if exp_type in NIRSPEC_MODES
                     else "" if not exp_type else " (not a NIRSpec exposure type)")

@@ -13,6 +13,7 @@ stage that failed.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import pathlib
 from collections.abc import Callable, Mapping
@@ -22,7 +23,7 @@ from typing import Any
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyError
 
-from lightcurvedb.loaders.fitsfile import FitsContent, read_fits
+from lightcurvedb.loaders.fitsfile import FitsContent, header_value, read_fits
 from lightcurvedb.loaders.rbh1.geometry import (
     GridRecord,
     RBH1FileError,
@@ -32,6 +33,7 @@ from lightcurvedb.loaders.rbh1.geometry import (
     read_wcs_solution,
 )
 from lightcurvedb.loaders.rbh1.introspect import FILE_TYPE_INFO, classify_hdul
+from lightcurvedb.loaders.report import LoaderError
 from lightcurvedb.rbh1 import DataLevel, InstrumentType
 
 __all__ = ["EXCLUSION_REASONS", "HEADER_KEYWORDS", "RBH1File", "read_rbh1_file"]
@@ -128,10 +130,10 @@ class RBH1File:
 def _header_values(path: pathlib.Path, telescope: str, primary: fits.Header) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for field, (keyword, convert, required) in HEADER_KEYWORDS[telescope].items():
-        try:
-            raw = primary.get(keyword)
-        except VerifyError:
-            raw = None
+        try:  # a card astropy cannot parse (NAN, INF) is refused by name, never "missing"
+            raw = header_value(path, primary, keyword, "the primary header", default=None)
+        except LoaderError as exc:
+            raise RBH1FileError(path, exc.reason) from None
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             if required:
                 raise RBH1FileError(path, f"the primary header lacks keyword {keyword}")
@@ -143,6 +145,9 @@ def _header_values(path: pathlib.Path, telescope: str, primary: fits.Header) -> 
             raise RBH1FileError(path, f"{keyword} = {raw!r} in the primary header is not "
                                       f"{'an integer' if convert is _as_int else 'a number'}"
                                 ) from None
+        if isinstance(values[field], float) and not math.isfinite(values[field]):
+            raise RBH1FileError(path, f"{keyword} = {raw!r} in the primary header is not a "
+                                      "finite number")
         if isinstance(values[field], str):
             values[field] = values[field].strip()
     values["date_obs"] = _date_obs(primary)
