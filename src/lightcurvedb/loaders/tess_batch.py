@@ -32,6 +32,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
+from lightcurvedb.core.db_errors import describe_db_error
 from lightcurvedb.loaders.loaded import (
     changed_reason,
     file_key,
@@ -51,17 +52,11 @@ from lightcurvedb.models import (
     TargetSpecificTime,
 )
 
-__all__ = ["LOADER", "database_reason", "write_spoc_batch"]
+__all__ = ["LOADER", "write_spoc_batch"]
 
 #: ``loaded_file.loader`` of SPOC light-curve files.
 LOADER = "tess"
 _FLAG_TYPE = TESSQualityFlagArray.__mapper__.polymorphic_identity
-
-
-def database_reason(error: sa_exc.DBAPIError) -> str:
-    """One line from a database error, e.g. ``database refused it (CHECK ...)``."""
-    first = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
-    return f"database refused it ({first})"
 
 
 def _fast(session: Session, items: list[tuple[int, SpocLightCurve]]
@@ -219,7 +214,8 @@ def store_one(session: Session, lc: SpocLightCurve) -> bool:
     ------
     LoaderError
         As :func:`~lightcurvedb.loaders.tess.store_spoc_lightcurve`, and
-        ``"database refused it (...)"`` for a database error; either way the
+        :func:`~lightcurvedb.core.db_errors.describe_db_error`'s line for a
+        database error; either way the
         file's SAVEPOINT is rolled back.
     """
     from lightcurvedb.loaders.tess import store_and_locate
@@ -229,7 +225,7 @@ def store_one(session: Session, lc: SpocLightCurve) -> bool:
             wrote, target_id, observation_id = store_and_locate(session, lc)
             record_loaded(session, lc, target_id, observation_id)
     except sa_exc.DBAPIError as exc:
-        raise LoaderError(lc.path, database_reason(exc)) from None
+        raise LoaderError(lc.path, describe_db_error(exc)) from None
     return wrote
 
 
