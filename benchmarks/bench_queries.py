@@ -53,8 +53,7 @@ from sqlalchemy.orm import Session, undefer_group
 
 from lightcurvedb import cone_search
 from lightcurvedb.bulk import copy_rows, read_arrays
-from lightcurvedb.core.cones import angular_separation_deg, cone_window
-from lightcurvedb.core.extensions import q3c_cones
+from lightcurvedb.core.cones import angular_separation_deg, cone_condition
 from lightcurvedb.missions.tess import TESSObservation, ensure_tess_mission, tess_ccd
 from lightcurvedb.models import (
     DataSet,
@@ -237,10 +236,8 @@ def run_queries(bench: Bench, fill: Fill, repeat: int) -> dict[str, dict[str, An
                 QualityFlagArray.type == "tess_quality_flag")],
             "lineage": [sa.select(DataSetHierarchy.source_dataset_id).where(
                 DataSetHierarchy.child_dataset_id == pdcsap_id)],
-            "cone_search": [sa.select(Target.id).where(
-                sa.func.q3c_radial_query(Target.ra, Target.dec, *centre, radius)
-                if q3c_cones(session.get_bind().dialect)
-                else cone_window(Target.ra, Target.dec, *centre, radius))],
+            "cone_search": [sa.select(Target.id).where(cone_condition(
+                session.get_bind().dialect, Target.ra, Target.dec, *centre, radius))],
             "sector_bulk_read": [],
         }
         runs: dict[str, Callable[[], int]] = {"by_tic": by_tic, "quality_flags": quality_flags,

@@ -34,8 +34,7 @@ from astropy.table import Column, MaskedColumn, Table
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from lightcurvedb.core.cones import EDGE_DEG, angular_separation_deg, check_cone, cone_window
-from lightcurvedb.core.extensions import q3c_cones
+from lightcurvedb.core.cones import angular_separation_deg, check_cone, cone_condition
 from lightcurvedb.models import MissionCatalog, Target, TargetAlias
 
 __all__ = ["CONE_COLUMNS", "cone_search", "find_target", "list_targets", "parse_center",
@@ -267,11 +266,8 @@ def cone_search(session: Session, center: Any, radius: Any, *, catalog: str | No
                   Target.dec, Target.magnitude, Target.magnitude_band).join(Target.catalog)
     if catalog is not None:
         stmt = stmt.where(MissionCatalog.name == _catalog_name(session, catalog))
-    if q3c_cones(session.get_bind(Target).dialect):
-        stmt = stmt.where(func.q3c_radial_query(Target.ra, Target.dec, ra, dec,
-                                                radius_deg + EDGE_DEG))
-    else:
-        stmt = stmt.where(cone_window(Target.ra, Target.dec, ra, dec, radius_deg))
+    stmt = stmt.where(cone_condition(session.get_bind(Target).dialect, Target.ra, Target.dec, ra,
+                                     dec, radius_deg))
     rows = session.execute(stmt).all()
     distance = angular_separation_deg(ra, dec, np.array([row[4] for row in rows], float),
                                       np.array([row[5] for row in rows], float))

@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import QueryableAttribute
 
-__all__ = ["EDGE_DEG", "angular_separation_deg", "check_cone", "cone_window"]
+__all__ = ["EDGE_DEG", "angular_separation_deg", "check_cone", "cone_condition", "cone_window"]
 
 _Column = ColumnElement[Any] | QueryableAttribute[Any]
 
@@ -99,3 +100,20 @@ def cone_window(ra_column: _Column, dec_column: _Column, ra: float, dec: float,
     else:
         window = and_(ra_column >= low, ra_column <= high)
     return and_(band, window)
+
+
+def cone_condition(dialect: Dialect, ra_column: _Column, dec_column: _Column, ra: float,
+                   dec: float, radius_deg: float) -> ColumnElement[bool]:
+    """Return the candidate condition of a cone on ``dialect``: q3c's, or :func:`cone_window`.
+
+    On a PostgreSQL whose q3c index is in use
+    (:func:`~lightcurvedb.core.extensions.q3c_cones`) this is
+    ``q3c_radial_query`` with the radius widened by :data:`EDGE_DEG`;
+    elsewhere the indexed bounding box. Either way the caller keeps the rows
+    whose :func:`angular_separation_deg` is within the radius.
+    """
+    from lightcurvedb.core.extensions import q3c_cones
+
+    if q3c_cones(dialect):
+        return func.q3c_radial_query(ra_column, dec_column, ra, dec, radius_deg + EDGE_DEG)
+    return cone_window(ra_column, dec_column, ra, dec, radius_deg)

@@ -51,12 +51,11 @@ from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from lightcurvedb.bulk import upsert_rows
-from lightcurvedb.core.cones import EDGE_DEG, angular_separation_deg, check_cone, cone_window
-from lightcurvedb.core.extensions import q3c_cones
+from lightcurvedb.core.cones import angular_separation_deg, check_cone, cone_condition
 from lightcurvedb.loaders.fitsfile import read_fits
 from lightcurvedb.loaders.report import LoaderError
 from lightcurvedb.radio.sources import Source
@@ -354,12 +353,8 @@ def cone_search(session: Session, ra: float, dec: float, radius_deg: float) -> l
         For a non-finite centre, a Dec outside [-90, 90] or a bad radius.
     """
     ra = check_cone(ra, dec, radius_deg)
-    stmt = select(Source)
-    if q3c_cones(session.get_bind(Source).dialect):
-        stmt = stmt.where(func.q3c_radial_query(Source.ra_deg, Source.dec_deg, ra, dec,
-                                                radius_deg + EDGE_DEG))
-    else:
-        stmt = stmt.where(cone_window(Source.ra_deg, Source.dec_deg, ra, dec, radius_deg))
+    stmt = select(Source).where(cone_condition(session.get_bind(Source).dialect, Source.ra_deg,
+                                               Source.dec_deg, ra, dec, radius_deg))
     candidates: Sequence[Source] = session.scalars(stmt).all()
     if not candidates:
         return []
