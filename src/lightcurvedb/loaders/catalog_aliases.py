@@ -109,35 +109,40 @@ def _stored(session: Session, alias_catalog: str, names: Iterable[str]
 
 
 def check_aliases(session: Session, path: pathlib.Path, catalog_id: int,
-                  found: Mapping[str, Mapping[str, int]]) -> None:
-    """Refuse the file if one of its aliases already names another target.
+                  found: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
+    """Refuse the file if one of its aliases already names another target; return the new ones.
+
+    Returns
+    -------
+    dict
+        ``found`` without the aliases already stored for the same targets:
+        what :func:`write_aliases` is to write.
 
     Raises
     ------
     LoaderError
         Naming the alias, the file's target and the other one.
     """
+    new: dict[str, dict[str, int]] = {}
     for alias_catalog, chunk in _chunks(found):
         for alias_name, owner_catalog, owner in _stored(session, alias_catalog, chunk):
             if (owner_catalog, owner) != (catalog_id, chunk[alias_name]):
                 raise LoaderError(path, f"alias {alias_catalog} {alias_name} of "
                                         f"{chunk[alias_name]} is already another target's "
                                         f"({owner} in catalog id {owner_catalog})")
+            del chunk[alias_name]
+        new.setdefault(alias_catalog, {}).update(chunk)
+    return new
 
 
-def write_aliases(session: Session, catalog_id: int,
-                  found: Mapping[str, Mapping[str, int]]) -> int:
-    """Record the aliases not stored yet (after :func:`check_aliases`); return how many."""
+def write_aliases(session: Session, catalog_id: int, new: Mapping[str, Mapping[str, int]]) -> int:
+    """Record the aliases :func:`check_aliases` returned (the file's targets now exist)."""
     rows = []
-    for alias_catalog, chunk in _chunks(found):
-        known = {name for name, _, _ in _stored(session, alias_catalog, chunk)}
-        todo = {name: number for name, number in chunk.items() if name not in known}
-        if not todo:
-            continue
+    for alias_catalog, chunk in _chunks(new):
         ids = dict(session.execute(select(Target.name, Target.id).where(
-            Target.catalog_id == catalog_id, Target.name.in_(set(todo.values())))).all())
+            Target.catalog_id == catalog_id, Target.name.in_(set(chunk.values())))).all())
         rows += [TargetAlias(target_id=ids[number], catalog=alias_catalog, name=name)
-                 for name, number in todo.items()]
+                 for name, number in chunk.items()]
     session.add_all(rows)
     session.flush()
     return len(rows)

@@ -249,13 +249,13 @@ def load_catalog_targets(session: Session, paths: PathArgument, *, catalog: str,
         try:
             # aliases are checked before anything is written, recorded after the targets
             found = file_aliases(pathlib.Path(path), hdu, key, alias_map) if alias_map else {}
-            check_aliases(session, pathlib.Path(path), target_catalog.id, found)
+            new_aliases = check_aliases(session, pathlib.Path(path), target_catalog.id, found)
             report = load_fits_catalog(session, path, Target, columns=columns, key=key, hdu=hdu,
                                        chunk_rows=chunk_rows, progress=progress,
                                        strict=strict,
                                        constants={"catalog_id": target_catalog.id},
                                        existing=existing, exposure=exposure)
-            run.aliases_added += write_aliases(session, target_catalog.id, found)
+            run.aliases_added += write_aliases(session, target_catalog.id, new_aliases)
         except CatalogValidationError as exc:
             run.reports.append(exc.report)
             run.files.add_failure(path, exc.reason)
