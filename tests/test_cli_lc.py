@@ -36,6 +36,7 @@ from lightcurvedb.lc.selection import parse_target
 from lightcurvedb.lc_cli import FORMATS
 from lightcurvedb.loaders.tess import load_paths
 from lightcurvedb.testing.fits import write_spoc_lightcurve
+from sky_support import haversine_deg
 
 SPOC_TIC, SPOC_SECTOR, N_CADENCES = 38846515, 3, 400
 #: The demo's transiting target, which its next steps name.
@@ -419,12 +420,6 @@ def test_plot_writes_a_png_and_draws_the_source_flux(database, source, api, caps
 
 # -- the demo's next steps -------------------------------------------------------------------
 
-def haversine_deg(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
-    a1, d1, a2, d2 = map(np.radians, (ra1, dec1, ra2, dec2))
-    hav = np.sin((d2 - d1) / 2) ** 2 + np.cos(d1) * np.cos(d2) * np.sin((a2 - a1) / 2) ** 2
-    return float(np.degrees(2 * np.arcsin(np.sqrt(hav))))
-
-
 def next_steps(stdout: str) -> list[list[str]]:
     """The commands after ``Next steps``, as argv lists (comments dropped)."""
     tail = stdout[stdout.index("Next steps"):].splitlines()[1:]
@@ -469,7 +464,7 @@ def test_the_demo_next_steps_work_on_the_demo_database(env, request, backend):
     assert len(table) == 4000 and set(table["target"]) == {DEMO_TIC}
     assert python.startswith("LightCurveCollection(2 light curves of 1 targets")
     ra0, dec0, _ = DEMO_POSITIONS[DEMO_TIC]      # the demo's (illustrative) input positions
-    near = sorted((haversine_deg(ra0, dec0, ra, dec), tic)
+    near = sorted((float(haversine_deg(ra0, dec0, ra, dec)), tic)
                   for tic, (ra, dec, _) in DEMO_POSITIONS.items()
                   if haversine_deg(ra0, dec0, ra, dec) <= 10.0)
     cone_rows = [line.split() for line in cone.splitlines()[3:]]

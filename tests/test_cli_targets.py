@@ -25,6 +25,7 @@ from lightcurvedb.cli import main
 from lightcurvedb.loaders.tess import load_paths
 from lightcurvedb.models import TargetAlias
 from lightcurvedb.testing.fits import write_spoc_lightcurve
+from sky_support import haversine_deg
 
 #: TIC id -> (RA, Dec) written into the generated files: two 20 arcsec apart, one 3 deg away.
 STARS = {100000001: (150.0, -30.0), 100000002: (150.0 + 20 / 3600 / math.cos(math.radians(30)),
@@ -67,12 +68,6 @@ def run(capsys: pytest.CaptureFixture[str], database: Loaded, *argv: str) -> str
     out, err = capsys.readouterr()
     assert err == ""
     return out
-
-
-def haversine_deg(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
-    a1, d1, a2, d2 = map(math.radians, (ra1, dec1, ra2, dec2))
-    hav = math.sin((d2 - d1) / 2) ** 2 + math.cos(d1) * math.cos(d2) * math.sin((a2 - a1) / 2) ** 2
-    return math.degrees(2 * math.asin(math.sqrt(hav)))
 
 
 def test_list_prints_each_target_with_the_header_position(capsys, database):
@@ -127,7 +122,7 @@ def test_cone_around_a_position_or_a_target(capsys, database):
     wide = Table.read((run(capsys, database, "cone", "TIC 100000002", "5deg",
                                       "--format", "csv")), format="ascii.csv")
     centre = STARS[100000002]
-    want = sorted((haversine_deg(*centre, *STARS[tic]), tic) for tic in STARS)
+    want = sorted((float(haversine_deg(*centre, *STARS[tic])), tic) for tic in STARS)
     assert list(wide["name"]) == [tic for _, tic in want]
     assert list(wide["distance"]) == pytest.approx([d for d, _ in want], abs=1e-9)
     assert run(capsys, database, "cone", "0 0", "1deg") == "no targets within 1deg of 0 0\n"

@@ -28,6 +28,7 @@ from lightcurvedb.rbh1 import (
     footprints_containing,
     overlapping_footprints,
 )
+from sky_support import haversine_deg
 from test_radio_sources import make_catalog, write_fits
 from test_rbh1_queries import ARCSEC, COS_DEC, DEC0, RA0, _cube
 
@@ -123,25 +124,17 @@ def _answers(engine: sa.Engine) -> dict[str, object]:
         }
 
 
-def _haversine_deg(ra: float, dec: float, ra_s: np.ndarray, dec_s: np.ndarray) -> np.ndarray:
-    ra0, dec0, ra_s, dec_s = math.radians(ra), math.radians(dec), np.radians(ra_s), \
-        np.radians(dec_s)
-    hav = (np.sin((dec_s - dec0) / 2) ** 2
-           + np.cos(dec_s) * np.cos(dec0) * np.sin((ra_s - ra0) / 2) ** 2)
-    return np.degrees(2 * np.arcsin(np.sqrt(np.clip(hav, 0, 1))))
-
-
 def _python_answers(catalog: dict[str, np.ndarray]) -> dict[str, object]:
     """The same queries answered by SkyPolygon and a brute-force haversine (cones as sets)."""
     shapes = _footprints()
     cones = []
     for ra, dec, radius in CONES:
-        sep = _haversine_deg(ra, dec, catalog["ra"], catalog["dec"])
+        sep = haversine_deg(ra, dec, catalog["ra"], catalog["dec"])
         cones.append(sorted(str(catalog["source_id"][i]) for i in np.flatnonzero(sep <= radius)))
     target_ra, target_dec = _target_positions()
     target_cones = []
     for ra, dec, radius in CONES + list(TARGET_PATCHES):
-        sep = _haversine_deg(ra, dec, target_ra, target_dec)
+        sep = haversine_deg(ra, dec, target_ra, target_dec)
         target_cones.append(sorted(1000 + int(i) for i in np.flatnonzero(sep <= radius)))
     return {
         "containing": [[i for i, s in enumerate(shapes) if s.contains(ra, dec)]

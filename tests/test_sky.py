@@ -20,12 +20,7 @@ import lightcurvedb
 from lightcurvedb.missions.tess import ensure_tess_mission
 from lightcurvedb.models import MissionCatalog, Target, TargetAlias
 from lightcurvedb.sky import CONE_COLUMNS, list_targets, parse_center, parse_radius
-
-
-def _haversine(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
-    a1, d1, a2, d2 = map(math.radians, (ra1, dec1, ra2, dec2))
-    hav = math.sin((d2 - d1) / 2) ** 2 + math.cos(d1) * math.cos(d2) * math.sin((a2 - a1) / 2) ** 2
-    return math.degrees(2 * math.asin(math.sqrt(hav)))
+from sky_support import haversine_deg
 
 
 @pytest.fixture
@@ -123,7 +118,7 @@ def test_cone_search_returns_the_nearest_first_with_units(session, sky):
     assert (table["ra"].unit, table["dec"].unit, table["distance"].unit,
             table["magnitude"].unit) == (u.deg, u.deg, u.deg, u.mag)
     centre = (84.29125, -(80 + 28 / 60 + 9 / 3600))
-    expected = sorted((_haversine(*centre, t.ra, t.dec), t.id)
+    expected = sorted((float(haversine_deg(*centre, t.ra, t.dec)), t.id)
                       for t in [*targets.values(), radio] if t.ra is not None)
     assert list(table["target_id"]) == [target_id for _, target_id in expected]
     assert np.allclose(table["distance"], [d for d, _ in expected], rtol=0, atol=1e-9)
