@@ -53,6 +53,11 @@ _SEPARATORS = " \t:_-"
 _SEXAGESIMAL = re.compile(r"[hms:]|\d\s+\d+\s+\d", re.IGNORECASE)
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _number(text: str) -> int | None:
     """Return ``text`` as a catalog number if it is one that a BIGINT column can hold."""
     text = text.strip()
@@ -114,12 +119,9 @@ def find_target(session: Session, name: Any, catalog: str | None = None) -> Targ
     text = str(int(name)) if isinstance(name, (int, np.integer)) else str(name).strip()
     if not text:
         raise LookupError("no target named '' (give a catalog number, designation or alias)")
-    catalogs = {row.name.lower(): row for row in session.scalars(select(MissionCatalog))}
-    if catalog is not None:
-        if catalog.lower() not in catalogs:
-            known = ", ".join(sorted(row.name for row in catalogs.values())) or "none"
-            raise LookupError(f"no catalog {catalog!r} in the database (catalogs: {known})")
-        catalogs = {catalog.lower(): catalogs[catalog.lower()]}
+    only = None if catalog is None else _catalog_name(session, catalog)
+    catalogs = {row.name.lower(): row for row in session.scalars(select(MissionCatalog))
+                if only is None or row.name == only}
     ids = [row.id for row in catalogs.values()]
     conditions = []
     bare = _number(text)
@@ -191,8 +193,7 @@ def parse_center(center: Any) -> tuple[float, float]:
             coord = SkyCoord(ra=u.Quantity(ra, u.deg), dec=u.Quantity(dec, u.deg), frame="icrs")
         ra_deg, dec_deg = float(coord.ra.deg), float(coord.dec.deg)
     except (ValueError, TypeError, u.UnitsError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ValueError(f"{center!r} is not a sky position: {first}") from None
+        raise ValueError(f"{center!r} is not a sky position: {_first_line(exc)}") from None
     if not coord.isscalar:
         raise ValueError(f"{center!r} is not a sky position: give one position, not "
                          f"{len(coord)}")
@@ -219,8 +220,7 @@ def parse_radius(radius: Any) -> float:
         value = float(u.Quantity(radius, u.deg).to_value(u.deg)) \
             if isinstance(radius, (str, u.Quantity)) else float(radius)
     except (ValueError, TypeError, u.UnitsError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ValueError(f"radius {radius!r} is not an angle: {first}") from None
+        raise ValueError(f"radius {radius!r} is not an angle: {_first_line(exc)}") from None
     if not (math.isfinite(value) and 0.0 < value <= 180.0):
         raise ValueError(f"radius {radius!r}: expected an angle in (0, 180] deg")
     return value
