@@ -126,18 +126,8 @@ def entity_names(tables: Iterable[Table]) -> dict[Table, str]:
     dict
         ``{table: entity name}``, every name a single mermaid token.
     """
-    from lightcurvedb.core.base import Base
-
     tables = list(tables)
-    owners: dict[Table, str] = {}
-    for mapper in Base.registry.mappers:
-        table = mapper.local_table
-        if not isinstance(table, Table):
-            continue
-        parent = mapper.inherits
-        if parent is not None and parent.local_table is table:
-            continue  # a single-table subclass: the table belongs to its base class
-        owners[table] = mapper.class_.__name__
+    owners = {table: cls.__name__ for table, cls in _table_classes().items()}
     names: dict[Table, str] = {}
     taken: set[str] = set()
     # Mapped tables claim their class names first, in a stable order.
@@ -188,20 +178,25 @@ AREAS = {
 }
 
 
-def _owners() -> dict[Table, str]:
-    """Map each table to the module of the class whose own table it is."""
+def _table_classes() -> dict[Table, type]:
+    """Map each table to the class whose own table it is (not a single-table subclass)."""
     from lightcurvedb.core.base import Base
 
-    owners: dict[Table, str] = {}
+    owners: dict[Table, type] = {}
     for mapper in Base.registry.mappers:
         table = mapper.local_table
         if not isinstance(table, Table):
             continue
         parent = mapper.inherits
         if parent is not None and parent.local_table is table:
-            continue
-        owners[table] = mapper.class_.__module__
+            continue  # a single-table subclass: the table belongs to its base class
+        owners[table] = mapper.class_
     return owners
+
+
+def _owners() -> dict[Table, str]:
+    """Map each table to the module of the class whose own table it is."""
+    return {table: cls.__module__ for table, cls in _table_classes().items()}
 
 
 def table_area(table: Table, owners: dict[Table, str] | None = None) -> str:
