@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 from astropy.io import fits
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session, undefer, undefer_group
 
 from lightcurvedb import connect, migrations
@@ -174,6 +174,43 @@ def test_bad_files_in_one_batch_fail_alone(session, files, tmp_path):
     assert (C, 2, 120) not in after                  # nothing of the shifted file
     assert session.scalar(select(func.count()).select_from(LoadedFile).where(
         LoadedFile.file_name == shifted.name)) == 0
+
+
+def _refuse_file_in_database(session: Session, name: str) -> None:
+    """A trigger of the database (not of lightcurvedb) refusing the record of file ``name``."""
+    if session.connection().dialect.name == "sqlite":
+        session.execute(text(
+            "CREATE TRIGGER refuse_one BEFORE INSERT ON loaded_file "
+            f"WHEN NEW.file_name = '{name}' "
+            "BEGIN SELECT RAISE(ABORT, 'site policy refuses this file'); END"))
+        return
+    session.execute(text(
+        "CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"IF NEW.file_name = '{name}' THEN "
+        "RAISE EXCEPTION 'site policy refuses this file'; END IF; RETURN NEW; END $$"))
+    session.execute(text("CREATE TRIGGER refuse_one BEFORE INSERT ON loaded_file "
+                         "FOR EACH ROW EXECUTE FUNCTION refuse_one()"))
+
+
+def test_a_batch_the_database_refuses_is_written_file_by_file(session, files):
+    # The database refuses one file's rows in the middle of the batch's bulk write
+    # (COPY on PostgreSQL, executemany on SQLite); the batch falls back to one
+    # SAVEPOINT per file, so only that file fails, with the database's reason.
+    batch = files[:4]
+    refused = batch[2]
+    _refuse_file_in_database(session, refused.name)
+    report = load_lightcurves(session, batch, progress=False, batch_size=len(batch))
+    assert report.loaded == [batch[0], batch[1], batch[3]]
+    assert report.failed == [refused]
+    assert "site policy refuses this file" in report.failures[0][1]
+    loaded = snapshot(session)
+    assert set(loaded) == {(A, 1, 120), (B, 1, 120), (A, 2, 120)}   # nothing of (C, 1, 120)
+    assert count(session, DataSet) == 6 and count(session, TargetSpecificTime) == 3
+    assert sorted(session.scalars(select(LoadedFile.file_name))) == sorted(
+        path.name for path in report.loaded)
+    with fits.open(batch[3]) as hdul:
+        sap = np.array(hdul["LIGHTCURVE"].data["SAP_FLUX"], dtype=np.float64)
+    np.testing.assert_array_equal(np.frombuffer(loaded[(A, 2, 120)]["sap"][0]), sap)
 
 
 def test_worker_processes_write_the_same_rows(session, files):

@@ -52,7 +52,10 @@ def _where(orig: Any) -> str:
 
 def _suspect(params: Any, message: str) -> str:
     """Name the statement parameter a range or length error is about, if one stands out."""
-    rows = params if isinstance(params, (list, tuple)) else [params]
+    # executemany: a list of rows; execute: one row, a mapping or a tuple of positional values
+    many = isinstance(params, list) or (isinstance(params, tuple) and bool(params) and all(
+        isinstance(row, (Mapping, list, tuple)) for row in params))
+    rows = params if many else [params]
     wants_int = "out of range" in message or "too large" in message or "64 bits" in message
     length = _VARCHAR.search(message) if "too long" in message else None
     for row in rows:
