@@ -7,7 +7,9 @@ Build (offline; no inventory, CDN or other network access is needed)::
 Python, SQLAlchemy and astropy names link to their online docs when Debian's
 documentation packages are installed: intersphinx reads their ``objects.inv``
 from ``/usr/share/doc`` (see ``_INVENTORIES`` below) and leaves out a project
-whose file is missing.
+whose file is missing. numpy names link to https://numpy.org/doc/stable/
+through an inventory that ``docs/_numpy_inventory.py`` generates from the
+installed numpy at every build, into a cache directory outside the source tree.
 
 The schema diagrams are generated at every build: the ``lcdb-erd`` directive
 defined here (``.. lcdb-erd:: core``) asks :func:`lightcurvedb.erd.graphviz_erd`
@@ -33,9 +35,12 @@ import sys
 DOCS = pathlib.Path(__file__).resolve().parent
 ROOT = DOCS.parent
 
-# Build from the source tree even without an (editable) install.
+# Build from the source tree even without an (editable) install; docs/ holds
+# _numpy_inventory.
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(DOCS))
 
+import _numpy_inventory  # noqa: E402
 import lightcurvedb  # noqa: E402
 from docutils.statemachine import StringList  # noqa: E402
 from sphinx.ext.graphviz import Graphviz  # noqa: E402
@@ -80,8 +85,13 @@ extensions = [
 # packages ship the objects.inv of their HTML docs; where one is installed, names
 # of that project link to its online docs (the inventory file is local, the
 # link target is the web). A missing file leaves that project out, so a plain
-# build works without them; numpy has no such package in Debian 12 and stays
-# plain text. See docs/README.rst.
+# build works without them. numpy has no such package in Debian 12 and no PyPI
+# package ships its objects.inv: _numpy_inventory.write_inventory() writes one
+# from the installed numpy (public functions, classes, scalar types, ndarray
+# members, numpy.typing aliases, constants, numpy.random.Generator) into
+# <tempdir>/lightcurvedb-docs/, outside the checkout, linking to numpy's stable
+# docs. LIGHTCURVEDB_DOCS_NO_INTERSPHINX=1 leaves every project out, numpy too.
+# See docs/README.rst.
 _INVENTORIES = {
     # name: (online target, Debian package, inventory installed by the package)
     "python": (f"https://docs.python.org/{sys.version_info.major}.{sys.version_info.minor}/",
@@ -98,6 +108,9 @@ if os.environ.get("LIGHTCURVEDB_DOCS_NO_INTERSPHINX"):   # to check the plain bu
 intersphinx_mapping = {name: (target, inventory)
                        for name, (target, _, inventory) in _INVENTORIES.items()
                        if pathlib.Path(inventory).is_file()}
+if not os.environ.get("LIGHTCURVEDB_DOCS_NO_INTERSPHINX"):
+    intersphinx_mapping["numpy"] = (_numpy_inventory.BASE_URL,
+                                    str(_numpy_inventory.write_inventory()))
 if intersphinx_mapping:
     extensions.append("sphinx.ext.intersphinx")
 
