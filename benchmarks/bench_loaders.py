@@ -4,7 +4,8 @@ Usage::
 
     python benchmarks/bench_loaders.py [--files 200] [--cadences 18000] [--jobs N]
         [--batch-size 32] [--backend postgresql|sqlite|both] [--url URL] [--json out.json]
-        [--no-rss]
+        [--no-rss] [--rbh1-scale 1] [--radio-images 40] [--radio-pixels 1024]
+        [--radio-sources 2500]
 
 SPOC-layout files are generated once (:func:`lightcurvedb.testing.fits.write_spoc_lightcurve`:
 the real HDUs, keywords and columns; ``--files`` targets of one sector, camera
@@ -29,7 +30,9 @@ and CCD, ``--cadences`` rows each). Measured, per backend, in files per second:
 The RBH-1 loaders are measured the same way (``--rbh1-scale``; see
 ``_bench_rbh1.py``): zones 0-1 (``lcdb load rbh1``) and its re-run against
 reading every HDU's data, and the zone-2 spaxel extraction against reading
-the s3d cubes.
+the s3d cubes. The DSA-110 products (``--radio-images``; see
+``_bench_radio.py``): image registration against reading the images, and
+forced photometry against the driver writing the same rows itself.
 
 Every load is verified: the database holds 2 light curves, one time array,
 one flag array and one ``loaded_file`` record per file, and a re-run loads
@@ -52,6 +55,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+import _bench_radio
 import _bench_rbh1
 import _common
 import numpy as np
@@ -199,6 +203,13 @@ def main(argv: list[str] | None) -> int:
     parser.add_argument("--rbh1-scale", type=int, default=1,
                         help="RBH-1 set of N x (6 flc, 4 drc, 2 cal, 2 x1d, 2 s3d) files "
                              "(default 1; 0 skips the RBH-1 loaders)")
+    parser.add_argument("--radio-images", type=int, default=40,
+                        help="DSA-110 images to register (default 40; 0 skips the radio "
+                             "products)")
+    parser.add_argument("--radio-pixels", type=int, default=1024,
+                        help="pixels on a side of each image (default 1024)")
+    parser.add_argument("--radio-sources", type=int, default=2500,
+                        help="forced-photometry measurements per image (default 2500)")
     _common.add_common_arguments(parser)
     args = parser.parse_args(argv)
     if args.files < 2 or args.cadences < 1:
@@ -218,6 +229,8 @@ def main(argv: list[str] | None) -> int:
               f"{default_jobs(len(files)) if args.jobs is None else args.jobs}")
         rbh1 = _bench_rbh1.make_set(directory / "rbh1", args.rbh1_scale) \
             if args.rbh1_scale > 0 else None
+        images = _bench_radio.make_images(directory / "radio", args.radio_images,
+                                          args.radio_pixels) if args.radio_images > 0 else None
         with _common.database_urls(args) as urls:
             for backend, url in urls.items():
                 with Bench.open(url) as bench:
@@ -226,13 +239,17 @@ def main(argv: list[str] | None) -> int:
                     empty(bench)
                     if rbh1 is not None:
                         results += _bench_rbh1.run_backend(bench, rbh1)
+                    if images is not None:
+                        results += _bench_radio.run_backend(bench, images, args.radio_sources)
         if args.rss:
             for part in (files[:len(files) // 2], files):
                 kib, seconds = peak_rss(part, args.jobs, args.batch_size, directory)
                 rss.append({"files": len(part), "peak_rss_mib": kib / 1024,
                             "seconds": seconds})
     title = (f"lcdb load tess: {args.files:,} SPOC files x {args.cadences:,} cadences; RBH-1: "
-             f"{args.rbh1_scale} x 16 files; rows = files, MB = 10^6 file bytes")
+             f"{args.rbh1_scale} x 16 files; DSA-110: {args.radio_images} images of "
+             f"{args.radio_pixels}^2 pixels, {args.radio_sources:,} measurements each; rows = "
+             "files (photometry: rows), MB = 10^6 file bytes")
     _common.fill_ratios(results)
     _common.print_table(title, results)
     checks = []

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO
 
 import numpy as np
@@ -133,6 +133,10 @@ class HDUSpan:
         The raw header blocks (cards are read from these, not from astropy).
     header_sum, data_sum : int
         Ones' complement sums of the header and data blocks.
+    keep_data : bool
+        Whether :func:`hash_and_sum` keeps the data blocks in ``data_bytes``.
+    data_bytes : bytearray
+        The data blocks as read, when ``keep_data``.
     """
 
     index: int
@@ -141,6 +145,8 @@ class HDUSpan:
     header_bytes: bytes = b""
     header_sum: int = 0
     data_sum: int = 0
+    keep_data: bool = False
+    data_bytes: bytearray = field(default_factory=bytearray)
 
 
 def hdu_spans(hdul: fits.HDUList) -> list[HDUSpan]:
@@ -164,7 +170,10 @@ def _overlap(chunk: memoryview, offset: int, region: tuple[int, int]) -> memoryv
 
 
 def hash_and_sum(stream: IO[bytes], spans: Sequence[HDUSpan]) -> str:
-    """Read ``stream`` once: return its SHA-256 (hex) and add each span's sums to it."""
+    """Read ``stream`` once: return its SHA-256 (hex) and add each span's sums to it.
+
+    The data blocks of spans marked ``keep_data`` are kept in their ``data_bytes``.
+    """
     digest = hashlib.sha256()
     offset = 0
     while True:
@@ -181,6 +190,8 @@ def hash_and_sum(stream: IO[bytes], spans: Sequence[HDUSpan]) -> str:
             body = _overlap(view, offset, span.data)
             if len(body):
                 span.data_sum = ones_complement_sum(body, span.data_sum)
+                if span.keep_data:
+                    span.data_bytes += body
         offset += len(block)
     return digest.hexdigest()
 

@@ -34,9 +34,9 @@ import re
 import warnings
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any, TypeVar
 
 from astropy.io import fits
@@ -150,12 +150,17 @@ class FitsContent:
         plain FITS (tile-compressed images inside a plain file count as plain).
     size_bytes : int
         Size of the file on disk.
+    data : dict of str to bytes-like
+        The data blocks, as stored, of the HDUs named in ``open_fits(...,
+        keep_data=...)`` (by ``EXTNAME``, upper case); the bytes that were
+        hashed and checksummed.
     """
 
     path: pathlib.Path
     sha256: str
     compression: str | None
     size_bytes: int
+    data: Mapping[str, bytearray] = field(default_factory=dict)
 
 
 def _compression(path: pathlib.Path) -> str | None:
@@ -189,8 +194,8 @@ def content_sha256(path: str | os.PathLike[str]) -> str:
 
 @contextmanager
 def open_fits(path: str | os.PathLike[str], *, error: type[LoaderError] = LoaderError,
-              memmap: bool = False, check: Callable[[fits.HDUList], None] | None = None
-              ) -> Iterator[tuple[fits.HDUList, FitsContent]]:
+              memmap: bool = False, check: Callable[[fits.HDUList], None] | None = None,
+              keep_data: Sequence[str] = ()) -> Iterator[tuple[fits.HDUList, FitsContent]]:
     """Open a FITS file, verify it, and yield it with its :class:`FitsContent`.
 
     Parameters
@@ -207,6 +212,11 @@ def open_fits(path: str | os.PathLike[str], *, error: type[LoaderError] = Loader
         its bytes are hashed and its checksums compared: a reader refuses a
         file of the wrong kind here (raising ``error``), cheaply and before
         any other judgement (the SPOC reader names Kepler files this way).
+    keep_data : sequence of str, optional
+        ``EXTNAME`` of HDUs whose data blocks to keep in
+        :attr:`FitsContent.data` as they are read for the hash (so a reader
+        can take a table's columns from them, :mod:`~lightcurvedb.loaders.
+        fitstable`, without astropy reading the file again).
 
     Yields
     ------
@@ -259,6 +269,10 @@ def open_fits(path: str | os.PathLike[str], *, error: type[LoaderError] = Loader
             if check is not None:
                 check(hdul)
             spans = hdu_spans(hdul)
+            kept = {str(hdul[span.index].name).upper(): span for span in spans
+                    if str(hdul[span.index].name).upper() in keep_data}
+            for span in kept.values():
+                span.keep_data = True
         except VerifyError as exc:
             raise error(path, verify_reason(exc)) from None
         try:
@@ -270,7 +284,8 @@ def open_fits(path: str | os.PathLike[str], *, error: type[LoaderError] = Loader
         problems = checksum_problems(spans)
         if problems:
             raise error(path, "checksum mismatch: " + "; ".join(problems))
-        yield hdul, FitsContent(path, digest, compression, size)
+        yield hdul, FitsContent(path, digest, compression, size,
+                                {name: span.data_bytes for name, span in kept.items()})
     finally:
         hdul.close()
     for other in caught:  # not about the file (e.g. deprecations): let them through
@@ -279,7 +294,8 @@ def open_fits(path: str | os.PathLike[str], *, error: type[LoaderError] = Loader
 
 def read_fits(path: str | os.PathLike[str], parse: Callable[[fits.HDUList, FitsContent], _T],
               *, error: type[LoaderError] = LoaderError,
-              check: Callable[[fits.HDUList], None] | None = None) -> _T:
+              check: Callable[[fits.HDUList], None] | None = None,
+              keep_data: Sequence[str] = ()) -> _T:
     """Open ``path`` with :func:`open_fits` and return ``parse(hdul, content)``.
 
     While ``parse`` reads the data, an astropy warning (a short data area, a
@@ -298,6 +314,8 @@ def read_fits(path: str | os.PathLike[str], parse: Callable[[fits.HDUList, FitsC
         The class of error to raise.
     check : callable, optional
         As for :func:`open_fits`: judges the headers before the checksums.
+    keep_data : sequence of str, optional
+        As for :func:`open_fits`.
 
     Returns
     -------
@@ -305,7 +323,7 @@ def read_fits(path: str | os.PathLike[str], parse: Callable[[fits.HDUList, FitsC
         What ``parse`` returned.
     """
     path = pathlib.Path(path)
-    with open_fits(path, error=error, check=check) as (hdul, content):
+    with open_fits(path, error=error, check=check, keep_data=keep_data) as (hdul, content):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:

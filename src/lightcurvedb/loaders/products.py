@@ -32,7 +32,10 @@ from typing import Any
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyError
 
-__all__ = ["NOT_SPOC", "SPOC_COLUMNS", "HeaderFacts", "Product", "header_facts", "identify"]
+from lightcurvedb.loaders.fitstable import column_names
+
+__all__ = ["NOT_SPOC", "SPOC_COLUMNS", "HeaderFacts", "Product", "header_facts", "identify",
+           "product_keywords"]
 
 #: The ``LIGHTCURVE`` columns that make a TESS light curve SPOC's (those the loader stores).
 SPOC_COLUMNS = ("TIME", "CADENCENO", "SAP_FLUX", "SAP_FLUX_ERR", "PDCSAP_FLUX",
@@ -74,22 +77,31 @@ def _value(header: fits.Header, keyword: str) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-def header_facts(hdul: fits.HDUList) -> HeaderFacts:
+def header_facts(hdul: fits.HDUList, keywords_of: Iterable[Product] | None = None
+                 ) -> HeaderFacts:
     """Collect the :class:`HeaderFacts` of an open file (headers only, no data read).
 
     Parameters
     ----------
     hdul : astropy.io.fits.HDUList
         The open file.
+    keywords_of : iterable of Product, optional
+        Collect only the primary-header keywords these products test or
+        quote (:func:`product_keywords`); default every keyword. Parsing a
+        card's value is most of the cost of reading headers, and a SPOC
+        primary header has about 70 cards of which :data:`NOT_SPOC` reads 15.
 
     Returns
     -------
     HeaderFacts
     """
     primary = hdul[0].header
+    wanted = None if keywords_of is None else product_keywords(keywords_of)
     keywords = {}
     for card in primary.cards:
         keyword = card.keyword
+        if wanted is not None and keyword not in wanted:
+            continue
         if keyword and keyword not in keywords and keyword not in ("COMMENT", "HISTORY"):
             value = _value(primary, keyword)
             if value is not None and value != "" and not isinstance(value, fits.card.Undefined):
@@ -98,12 +110,32 @@ def header_facts(hdul: fits.HDUList) -> HeaderFacts:
     tables = [hdu for hdu in hdul if isinstance(hdu, fits.BinTableHDU)]
     table = next((hdu for hdu in tables if str(hdu.name).upper() == "LIGHTCURVE"),
                  tables[0] if tables else None)
-    columns = frozenset(name.upper() for name in table.columns.names) if table else frozenset()
+    columns = frozenset(name.upper() for name in column_names(table.header)) if table \
+        else frozenset()
     images = tuple(str(hdu.name).upper() or str(index) for index, hdu in enumerate(hdul)
                    if isinstance(hdu, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU))
                    and int(hdu.header.get("NAXIS", 0) or 0) >= 2
                    and str(hdu.name).upper() != "APERTURE")
     return HeaderFacts(keywords, extnames, columns, images, bool(tables))
+
+
+def product_keywords(products: Iterable[Product]) -> frozenset[str]:
+    """Return the primary-header keywords that ``products`` test or quote as evidence.
+
+    Parameters
+    ----------
+    products : iterable of Product
+
+    Returns
+    -------
+    frozenset of str
+        ``OBSMODE`` included (the ``{cadence}`` of a description).
+    """
+    found = {"OBSMODE"}
+    for product in products:
+        found.update(product.keywords)
+        found.update(product.quote)
+    return frozenset(found)
 
 
 def _matches(value: Any, pattern: str) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import pathlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ from astropy.io import fits
 
 from lightcurvedb.core.column_rules import column_rule
 from lightcurvedb.loaders.fitsfile import FitsContent, header_value, read_fits
+from lightcurvedb.loaders.fitstable import column_names, table_columns
 from lightcurvedb.loaders.products import NOT_SPOC, SPOC_COLUMNS, header_facts, identify
 from lightcurvedb.loaders.report import LoaderError, with_compressed
 from lightcurvedb.missions.tess import CADENCES_SECONDS, TESSObservation
@@ -197,12 +199,11 @@ def _cadence_seconds(path: pathlib.Path, timedel: float) -> int:
     return best
 
 
-def _column(path: pathlib.Path, data: fits.FITS_rec, name: str, kinds: str,
+def _column(path: pathlib.Path, data: Mapping[str, Any], rows: int, name: str, kinds: str,
             dtype: type) -> npt.NDArray[Any]:
     array = np.asarray(data[name])
-    if array.shape != (len(data),):
-        raise LoaderError(path, f"column {name} has shape {array.shape}, expected "
-                                f"({len(data)},)")
+    if array.shape != (rows,):
+        raise LoaderError(path, f"column {name} has shape {array.shape}, expected ({rows},)")
     if array.dtype.kind not in kinds:
         raise LoaderError(path, f"column {name} has dtype {array.dtype}, expected "
                                 f"{'integers' if kinds == 'iu' else 'floats'}")
@@ -240,14 +241,22 @@ def _parse(path: pathlib.Path, hdul: fits.HDUList, content: FitsContent) -> Spoc
                                               float))
     reference = (_keyword(path, header, "BJDREFI", "the LIGHTCURVE header"),
                  _keyword(path, header, "BJDREFF", "the LIGHTCURVE header", float))
-    missing = [name for name in REQUIRED_COLUMNS if name not in table.columns.names]
+    names = column_names(header)
+    missing = [name for name in REQUIRED_COLUMNS if name not in names]
     if missing:
         raise LoaderError(path, f"the LIGHTCURVE table lacks column(s) {', '.join(missing)}")
-    data = table.data
-    if data is None or len(data) == 0:
+    # the columns straight from the bytes just hashed; astropy's table when that cannot be
+    data: Mapping[str, Any] | None = table_columns(header, content.data.get("LIGHTCURVE"),
+                                                   REQUIRED_COLUMNS)
+    rows = int(header["NAXIS2"]) if data is not None else 0
+    if data is None:
+        data = table.data
+        rows = 0 if data is None else len(data)
+    if data is None or rows == 0:
         raise LoaderError(path, "the LIGHTCURVE table has no rows")
-    ints = {name: _column(path, data, name, "iu", np.int64) for name in ("CADENCENO", "QUALITY")}
-    floats = {name: _column(path, data, name, "f", np.float64) for name in REQUIRED_COLUMNS
+    ints = {name: _column(path, data, rows, name, "iu", np.int64)
+            for name in ("CADENCENO", "QUALITY")}
+    floats = {name: _column(path, data, rows, name, "f", np.float64) for name in REQUIRED_COLUMNS
               if name not in ints}
     if np.any(np.diff(ints["CADENCENO"]) <= 0):
         raise LoaderError(path, "CADENCENO is not strictly increasing")
@@ -275,7 +284,7 @@ def refuse_other_products(path: pathlib.Path, hdul: fits.HDUList) -> None:
         E.g. ``"a Kepler long-cadence light curve (TELESCOP = 'Kepler',
         KEPLERID = 11446443), not a TESS SPOC light curve"``.
     """
-    found = identify(header_facts(hdul), NOT_SPOC)
+    found = identify(header_facts(hdul, NOT_SPOC), NOT_SPOC)
     if found is not None:
         raise LoaderError(path, f"{found}, not a TESS SPOC light curve")
 
@@ -311,4 +320,5 @@ def read_spoc_lightcurve(path: str | os.PathLike[str]) -> SpocLightCurve:
     """
     path = pathlib.Path(path)
     return read_fits(path, lambda hdul, content: _parse(path, hdul, content),
-                     check=lambda hdul: refuse_other_products(path, hdul))
+                     check=lambda hdul: refuse_other_products(path, hdul),
+                     keep_data=("LIGHTCURVE",))
