@@ -1,7 +1,7 @@
 """Every Python name a hand-written docs page cross-references exists.
 
 The docs build runs with ``nitpicky = False`` (models' docstrings refer to
-SQLAlchemy and numpy names that cannot resolve offline), so a misspelt
+SQLAlchemy names, some of which cannot resolve offline), so a misspelt
 ``:func:`` would silently render as code. These pages claim equivalents, so
 their names are checked here by importing them.
 """
