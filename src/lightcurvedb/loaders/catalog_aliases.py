@@ -6,6 +6,13 @@ aliases={"Gaia DR3": "GAIA_ID"})``) records, for every row, the value of
 catalog ``Gaia DR3``. Blank, masked and zero values (DESI writes ``REF_ID = 0``
 for targets without a reference star) name no alias.
 
+A column whose values name targets of several catalogs takes a condition on
+another column: ``--alias "Gaia DR2=REF_ID[REF_CAT=G2];Tycho-2=REF_ID[REF_CAT=T2]"``
+records a row's ``REF_ID`` as its Gaia DR2 name only where its ``REF_CAT`` is
+``G2`` (DESI's FIBERMAPs say this way which catalog ``REF_ID`` numbers a
+reference star in), and as its Tycho-2 name where it is ``T2``. Values are
+compared as text, stripped of blanks.
+
 The aliases are checked before the file is loaded -- one value naming two of
 the file's targets, or an alias already given to another target, refuses the
 file with nothing written -- and recorded after its targets are, in the same
@@ -16,7 +23,9 @@ loading a file twice adds nothing.
 from __future__ import annotations
 
 import pathlib
+import re
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,24 +36,65 @@ from lightcurvedb.loaders.fitsfile import read_fits
 from lightcurvedb.loaders.report import LoaderError
 from lightcurvedb.models import Target, TargetAlias
 
-__all__ = ["alias_columns", "check_aliases", "file_aliases", "write_aliases"]
+__all__ = ["AliasColumn", "alias_columns", "check_aliases", "file_aliases", "write_aliases"]
 
 _CHUNK = 10_000
+_CONDITIONAL = re.compile(r"^\s*([^\[\]=]+?)\s*\[\s*([^\[\]=]+?)\s*=\s*([^\[\]]*?)\s*\]\s*$")
 
 
-def alias_columns(aliases: str | Mapping[str, str] | None) -> dict[str, str]:
-    """Return alias catalog -> FITS column for an ``aliases`` option.
+@dataclass(frozen=True)
+class AliasColumn:
+    """Where a catalog file gives one alias catalog's names.
+
+    Attributes
+    ----------
+    column : str
+        The FITS column holding the names.
+    when : tuple of (str, str), or None
+        ``(column, value)``: only rows whose ``column`` reads ``value`` (as
+        stripped text) name an alias; None for every row.
+    """
+
+    column: str
+    when: tuple[str, str] | None = None
+
+    @classmethod
+    def parse(cls, spec: str) -> AliasColumn:
+        """Read ``"COLUMN"`` or ``"COLUMN[OTHER=VALUE]"``.
+
+        Raises
+        ------
+        ValueError
+            For brackets that are not one ``[OTHER=VALUE]`` after the column.
+        """
+        if "[" not in spec and "]" not in spec:
+            return cls(spec.strip())
+        match = _CONDITIONAL.match(spec)
+        if match is None:
+            raise ValueError(f"alias column {spec!r}: expected COLUMN or COLUMN[OTHER=VALUE], "
+                             "e.g. 'REF_ID[REF_CAT=G2]'")
+        return cls(match.group(1), (match.group(2), match.group(3)))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The FITS columns read: the names' and the condition's."""
+        return (self.column,) if self.when is None else (self.column, self.when[0])
+
+
+def alias_columns(aliases: str | Mapping[str, str] | None) -> dict[str, AliasColumn]:
+    """Return alias catalog -> :class:`AliasColumn` for an ``aliases`` option.
 
     Parameters
     ----------
     aliases : str, mapping or None
-        A mapping, or a string of ``CATALOG=COLUMN`` pairs separated by
-        semicolons (``"Gaia DR3=GAIA_ID;2MASS=TMASS_ID"``); None for none.
+        A mapping of catalog to column, or a string of ``CATALOG=COLUMN``
+        pairs separated by semicolons (``"Gaia DR3=GAIA_ID;2MASS=TMASS_ID"``);
+        a column may carry a condition, ``REF_ID[REF_CAT=G2]``. None for none.
 
     Raises
     ------
     ValueError
-        For a pair without ``=`` or an empty name (one line).
+        For a pair without ``=``, an empty name or a malformed condition (one line).
     """
     if aliases is None:
         return {}
@@ -53,12 +103,12 @@ def alias_columns(aliases: str | Mapping[str, str] | None) -> dict[str, str]:
         if any(not sep or not name.strip() or not column.strip() for name, sep, column in pairs):
             raise ValueError(f"aliases {aliases!r}: expected CATALOG=COLUMN pairs separated "
                              "by ';', e.g. 'Gaia DR3=GAIA_ID'")
-        return {name.strip(): column.strip() for name, _, column in pairs}
-    return dict(aliases)
+        aliases = {name.strip(): column for name, _, column in pairs}
+    return {name: AliasColumn.parse(column) for name, column in aliases.items()}
 
 
 def file_aliases(path: pathlib.Path, hdu: int | str, key: str,
-                 aliases: Mapping[str, str]) -> dict[str, dict[str, int]]:
+                 aliases: Mapping[str, AliasColumn]) -> dict[str, dict[str, int]]:
     """Read the alias columns of a catalog file: {alias catalog: {alias name: key}}.
 
     Raises
@@ -69,26 +119,36 @@ def file_aliases(path: pathlib.Path, hdu: int | str, key: str,
     def parse(hdul: Any, _: Any) -> dict[str, dict[str, int]]:
         data = hdul[hdu].data
         names = [] if data is None else list(data.columns.names)
-        missing = [column for column in (key, *aliases.values()) if column not in names]
+        wanted = dict.fromkeys([key, *(c for rule in aliases.values() for c in rule.columns)])
+        missing = [column for column in wanted if column not in names]
         if missing:
             raise LoaderError(path, f"HDU {hdu!r} lacks alias column(s) {', '.join(missing)}")
         keys = np.asarray(data[key])
         out: dict[str, dict[str, int]] = {}
-        for catalog, column in aliases.items():
-            values = np.ma.asarray(data[column])
+        for catalog, rule in aliases.items():
+            values = _texts(data[rule.column])
+            if rule.when is not None:
+                other, wanted_value = rule.when
+                values = [text if flag == wanted_value else ""
+                          for text, flag in zip(values, _texts(data[other]), strict=True)]
             found: dict[str, int] = {}
-            for value, number in zip(values.tolist(), keys.tolist(), strict=True):
-                text = "" if value is None else str(value).strip()
+            for text, number in zip(values, keys.tolist(), strict=True):
                 if text in ("", "0"):
                     continue
                 if found.setdefault(text, int(number)) != int(number):
-                    raise LoaderError(path, f"{column} = {text} names two targets "
+                    raise LoaderError(path, f"{rule.column} = {text} names two targets "
                                             f"({found[text]} and {number}) for alias "
                                             f"catalog {catalog!r}")
             out[catalog] = found
         return out
 
     return read_fits(path, parse)
+
+
+def _texts(column: Any) -> list[str]:
+    """Return a column's values as stripped text; masked and missing values are ``""``."""
+    return ["" if value is None else str(value).strip()
+            for value in np.ma.asarray(column).tolist()]
 
 
 def _chunks(found: Mapping[str, Mapping[str, int]]) -> Iterator[tuple[str, dict[str, int]]]:

@@ -112,7 +112,8 @@ def add_catalog_commands(load_commands: argparse._SubParsersAction,
                            "'RA=ra,DEC=dec,EPOCH=epoch'")
     load.add_argument("--alias", dest="aliases", metavar="CATALOG=COLUMN",
                       help="record each row's COLUMN as its target's name in CATALOG, e.g. "
-                           "'Gaia DR3=GAIA_ID' (several: separate with ';')")
+                           "'Gaia DR3=GAIA_ID' (several: separate with ';'); only in rows "
+                           "where another column has a value: 'Gaia DR2=REF_ID[REF_CAT=G2]'")
     load.add_argument("--hdu", type=_hdu, default=1, metavar="HDU",
                       help="the table HDU, by index or EXTNAME (default: 1)")
     load.add_argument("--chunk-rows", type=int, default=100_000, metavar="N",

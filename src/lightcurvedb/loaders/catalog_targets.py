@@ -221,7 +221,9 @@ def load_catalog_targets(session: Session, paths: PathArgument, *, catalog: str,
         each row's value becomes its target's
         :class:`~lightcurvedb.models.TargetAlias` in that catalog (see
         :mod:`lightcurvedb.loaders.catalog_aliases`). An alias already given to
-        another target refuses the file; blank and zero values name none.
+        another target refuses the file; blank and zero values name none. A
+        column may take a condition on another, ``"Gaia DR2=REF_ID[REF_CAT=G2]"``:
+        only rows whose ``REF_CAT`` is ``G2`` name an alias.
     hdu, chunk_rows, progress, strict
         As for :func:`~lightcurvedb.loaders.catalog.load_fits_catalog`.
     patterns : sequence of str, optional

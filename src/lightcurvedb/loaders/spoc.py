@@ -248,8 +248,9 @@ def _parse(path: pathlib.Path, hdul: fits.HDUList, content: FitsContent) -> Spoc
     # the columns straight from the bytes just hashed; astropy's table when that cannot be
     data: Mapping[str, Any] | None = table_columns(header, content.data.get("LIGHTCURVE"),
                                                    REQUIRED_COLUMNS)
-    rows = int(header["NAXIS2"]) if data is not None else 0
-    if data is None:
+    if data is not None:
+        rows = int(header["NAXIS2"])
+    else:
         data = table.data
         rows = 0 if data is None else len(data)
     if data is None or rows == 0:
