@@ -41,11 +41,10 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(DOCS))
 
 import _numpy_inventory  # noqa: E402
-import lightcurvedb  # noqa: E402
 from docutils.statemachine import StringList  # noqa: E402
 from sphinx.ext.graphviz import Graphviz  # noqa: E402
 
-from lightcurvedb.erd import AREAS, graphviz_erd  # noqa: E402
+import lightcurvedb  # noqa: E402
 
 # Declare every mapped class before autodoc runs: while documenting inherited
 # members autodoc writes annotations it finds in SQLAlchemy's source (e.g.
@@ -54,6 +53,7 @@ from lightcurvedb.erd import AREAS, graphviz_erd  # noqa: E402
 import lightcurvedb.missions  # noqa: E402, F401
 import lightcurvedb.radio  # noqa: E402, F401
 import lightcurvedb.rbh1  # noqa: E402, F401
+from lightcurvedb.erd import AREAS, graphviz_erd  # noqa: E402
 from lightcurvedb.missions.registry import register_missions  # noqa: E402
 
 # Installed mission plugins too (e.g. the downstream example's lcdb_kepler): the

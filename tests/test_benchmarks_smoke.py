@@ -215,20 +215,25 @@ def test_raw_copy_encoders_round_trip_through_postgres(fresh_postgres_url: URL,
 
 def test_bench_loaders(fresh_postgres_url: URL, tmp_path: Path) -> None:
     report = _run("bench_loaders.py", "--files", "4", "--cadences", "50", "--jobs", "2",
-                  "--batch-size", "3", "--rbh1-scale", "1", "--url",
+                  "--batch-size", "3", "--rbh1-scale", "1", "--radio-images", "3",
+                  "--radio-pixels", "48", "--radio-sources", "7", "--url",
                   fresh_postgres_url.render_as_string(hide_password=False),
                   json_path=tmp_path / "loaders.json")
     assert report["verified"] is True
-    paths = {"tess": {"raw_astropy_read", "load_tess", "load_tess_jobs1", "rerun"},
-             "rbh1": {"raw_rbh1_read", "rbh1_zones01", "rbh1_rerun"},
-             "spaxels": {"raw_cube_read", "spaxels"}}
-    assert _paths(report) == {(backend, workload, "load"): names
-                              for backend in ("postgresql", "sqlite")
-                              for workload, names in paths.items()}
-    files = {"tess": 4, "rbh1": 16, "spaxels": 2}   # SPOC files; RBH-1 set; its s3d cubes
+    paths = {("tess", "load"): {"raw_astropy_read", "load_tess", "load_tess_jobs1", "rerun"},
+             ("rbh1", "load"): {"raw_rbh1_read", "rbh1_zones01", "rbh1_rerun"},
+             ("spaxels", "load"): {"raw_cube_read", "spaxels"},
+             ("radio", "load"): {"raw_image_read", "register_images"},
+             ("photometry", "write"): {"raw_photometry_write", "record_photometry"}}
+    assert _paths(report) == {(backend, *key): names for backend in ("postgresql", "sqlite")
+                              for key, names in paths.items()}
+    # SPOC files; the RBH-1 set; its s3d cubes; DSA-110 images; their measurements
+    rows = {"tess": 4, "rbh1": 16, "spaxels": 2, "radio": 3, "photometry": 3 * 7}
     for r in report["results"]:
-        assert r["rows"] == r["verified_rows"] == files[r["workload"]]
-        assert r["rows_per_s"] > 0 and r["payload_bytes"] > r["rows"] * 2880
+        assert r["rows"] == r["verified_rows"] == rows[r["workload"]]
+        # every file is at least a FITS block; a photometry row is ten 8-byte numbers
+        per_row = 80 if r["workload"] == "photometry" else 2880
+        assert r["rows_per_s"] > 0 and r["payload_bytes"] >= r["rows"] * per_row
     _check_ratios(report)
     assert {(c["backend"], c["check"]) for c in report["targets"]} == {
         (backend, check) for backend in ("postgresql", "sqlite")
