@@ -215,8 +215,8 @@ def open_fits(path: str | os.PathLike[str], *, error: type[LoaderError] = Loader
     keep_data : sequence of str, optional
         ``EXTNAME`` of HDUs whose data blocks to keep in
         :attr:`FitsContent.data` as they are read for the hash (so a reader
-        can take a table's columns from them, :mod:`~lightcurvedb.loaders.
-        fitstable`, without astropy reading the file again).
+        can take a table's columns from them without astropy reading the
+        file again: :mod:`~lightcurvedb.loaders.fitstable`).
 
     Yields
     ------

@@ -3,11 +3,11 @@
 Opening a table with astropy builds a ``Column`` object per column, with its
 validation and configuration look-ups, before a single value is read: for a
 SPOC light curve (20 columns, 18,000 rows) that costs more than reading the
-arrays. A loader that already holds the table's data bytes -- :func:`~lightcurvedb.
-loaders.fitsfile.open_fits` keeps them while it hashes the file
-(``keep_data``) -- can instead read the columns it needs as numpy views of
-those bytes, laid out by the header's ``TFORMn`` cards (FITS 4.0, section
-7.3: rows of ``NAXIS1`` bytes, fields in order, big-endian).
+arrays. A loader that already holds the table's data bytes --
+:func:`~lightcurvedb.loaders.fitsfile.open_fits` keeps them while it hashes
+the file (``keep_data``) -- can instead read the columns it needs as numpy
+views of those bytes, laid out by the header's ``TFORMn`` cards (FITS 4.0,
+section 7.3: rows of ``NAXIS1`` bytes, fields in order, big-endian).
 
 :func:`table_columns` does that for plain numeric columns of one value per
 row (``B``, ``I``, ``J``, ``K``, ``E``, ``D``) without scaling. For anything
