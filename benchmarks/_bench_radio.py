@@ -41,6 +41,8 @@ WORKLOAD = "radio"
 MS = "/data/dsa110-contimg/ms/2025-10-24T12:00:00.ms"
 #: When the benchmark's photometry was measured (one month's partition on PostgreSQL).
 MEASURED = dt.datetime(2025, 10, 24, 12, 30, tzinfo=dt.UTC)
+#: RMS noise of the generated images (Jy/beam); registration must measure it back.
+NOISE_JY = 4e-4
 _COLUMNS = ("image_path", "source_id", "ra_deg", "dec_deg", "nvss_flux_mjy", "peak_jyb",
             "peak_err_jyb", "snr", "measured_at", "mjd", "sep_from_center_deg", "flags")
 
@@ -50,7 +52,7 @@ def make_images(directory: pathlib.Path, n: int, pixels: int) -> list[pathlib.Pa
     directory.mkdir(parents=True, exist_ok=True)
     return [write_casa_image(directory / f"2025-10-24T12:{i // 60:02d}:{i % 60:02d}.img.fits",
                              ra=188.73 + 0.2 * i, dec=42.05, bmaj_deg=0.0042, bmin_deg=0.0031,
-                             bpa_deg=-12.5, noise_jy=4e-4, nx=pixels, ny=pixels, seed=i)
+                             bpa_deg=-12.5, noise_jy=NOISE_JY, nx=pixels, ny=pixels, seed=i)
             for i in range(n)]
 
 
@@ -130,11 +132,17 @@ def run_backend(bench: Bench, images: Sequence[pathlib.Path], sources: int) -> l
             ps.register_image(session, path, ms_path=MS)
         session.commit()
         seconds = time.perf_counter() - start
-        stored = session.scalars(select(Image.path).order_by(Image.path)).all()
+        measured = session.execute(select(Image.path, Image.noise_jy).order_by(Image.path)).all()
+    stored = [path for path, _ in measured]
     expected = sorted(stored_path(path) for path in images)
     if stored != expected:
         raise BenchmarkError(f"{backend} register_images: {len(stored)} images stored, "
                              f"expected {len(expected)}")
+    off = [(path, noise) for path, noise in measured
+           if noise is None or not np.isclose(noise, NOISE_JY, rtol=0.1)]
+    if off:     # the generator's noise, measured back from every plane
+        raise BenchmarkError(f"{backend} register_images: noise {off[0][1]} Jy/beam measured "
+                             f"in {off[0][0]}, the image was written with {NOISE_JY}")
     results.append(Result(backend, WORKLOAD, "load", "register_images", len(images), payload,
                           seconds, baseline="raw_image_read", verified_rows=len(stored)))
 

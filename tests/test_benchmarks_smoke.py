@@ -216,7 +216,7 @@ def test_raw_copy_encoders_round_trip_through_postgres(fresh_postgres_url: URL,
 def test_bench_loaders(fresh_postgres_url: URL, tmp_path: Path) -> None:
     report = _run("bench_loaders.py", "--files", "4", "--cadences", "50", "--jobs", "2",
                   "--batch-size", "3", "--rbh1-scale", "1", "--radio-images", "3",
-                  "--radio-pixels", "48", "--radio-sources", "7", "--url",
+                  "--radio-pixels", "96", "--radio-sources", "7", "--url",
                   fresh_postgres_url.render_as_string(hide_password=False),
                   json_path=tmp_path / "loaders.json")
     assert report["verified"] is True
