@@ -13,9 +13,7 @@ import sys
 
 import numpy
 import pytest
-
-pytest.importorskip("sphinx")
-from sphinx.util.inventory import InventoryFile  # noqa: E402
+from sphinx.util.inventory import InventoryFile  # sphinx is in the test extra
 
 DOCS = pathlib.Path(__file__).resolve().parent.parent / "docs"
 BASE = "https://numpy.org/doc/stable/"
