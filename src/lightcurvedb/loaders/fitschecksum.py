@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO
 
 import numpy as np
@@ -133,10 +133,9 @@ class HDUSpan:
         The raw header blocks (cards are read from these, not from astropy).
     header_sum, data_sum : int
         Ones' complement sums of the header and data blocks.
-    keep_data : bool
-        Whether :func:`hash_and_sum` keeps the data blocks in ``data_bytes``.
-    data_bytes : bytearray
-        The data blocks as read, when ``keep_data``.
+    data_bytes : bytearray or None
+        Where :func:`hash_and_sum` keeps the data blocks as it reads them;
+        None (the default): not kept.
     """
 
     index: int
@@ -145,8 +144,7 @@ class HDUSpan:
     header_bytes: bytes = b""
     header_sum: int = 0
     data_sum: int = 0
-    keep_data: bool = False
-    data_bytes: bytearray = field(default_factory=bytearray)
+    data_bytes: bytearray | None = None
 
 
 def hdu_spans(hdul: fits.HDUList) -> list[HDUSpan]:
@@ -172,7 +170,7 @@ def _overlap(chunk: memoryview, offset: int, region: tuple[int, int]) -> memoryv
 def hash_and_sum(stream: IO[bytes], spans: Sequence[HDUSpan]) -> str:
     """Read ``stream`` once: return its SHA-256 (hex) and add each span's sums to it.
 
-    The data blocks of spans marked ``keep_data`` are kept in their ``data_bytes``.
+    The data blocks of spans whose ``data_bytes`` is a bytearray are kept in it.
     """
     digest = hashlib.sha256()
     offset = 0
@@ -190,7 +188,7 @@ def hash_and_sum(stream: IO[bytes], spans: Sequence[HDUSpan]) -> str:
             body = _overlap(view, offset, span.data)
             if len(body):
                 span.data_sum = ones_complement_sum(body, span.data_sum)
-                if span.keep_data:
+                if span.data_bytes is not None:
                     span.data_bytes += body
         offset += len(block)
     return digest.hexdigest()

@@ -269,10 +269,11 @@ def open_fits(path: str | os.PathLike[str], *, error: type[LoaderError] = Loader
             if check is not None:
                 check(hdul)
             spans = hdu_spans(hdul)
-            kept = {str(hdul[span.index].name).upper(): span for span in spans
-                    if str(hdul[span.index].name).upper() in keep_data}
-            for span in kept.values():
-                span.keep_data = True
+            kept: dict[str, bytearray] = {}
+            for span in spans:
+                name = str(hdul[span.index].name).upper()
+                if name in keep_data:
+                    span.data_bytes = kept[name] = bytearray()
         except VerifyError as exc:
             raise error(path, verify_reason(exc)) from None
         try:
@@ -284,8 +285,7 @@ def open_fits(path: str | os.PathLike[str], *, error: type[LoaderError] = Loader
         problems = checksum_problems(spans)
         if problems:
             raise error(path, "checksum mismatch: " + "; ".join(problems))
-        yield hdul, FitsContent(path, digest, compression, size,
-                                {name: span.data_bytes for name, span in kept.items()})
+        yield hdul, FitsContent(path, digest, compression, size, kept)
     finally:
         hdul.close()
     for other in caught:  # not about the file (e.g. deprecations): let them through

@@ -64,6 +64,13 @@ def _card(header: fits.Header, key: str) -> Any:
         return None
 
 
+def _count(header: fits.Header, key: str) -> int | None:
+    """Return a card that must hold a count (``NAXIS1``, ``TFIELDS``, ...); None if it does not."""
+    value = _card(header, key)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 \
+        else None
+
+
 def column_names(header: fits.Header) -> list[str]:
     """Return the ``TTYPEn`` of a binary table's columns, in order (``""`` for an unnamed one).
 
@@ -77,8 +84,8 @@ def column_names(header: fits.Header) -> list[str]:
     -------
     list of str
     """
-    fields = _card(header, "TFIELDS")
-    if not isinstance(fields, int) or isinstance(fields, bool):
+    fields = _count(header, "TFIELDS")
+    if fields is None:
         return []
     names = (_card(header, f"TTYPE{index}") for index in range(1, fields + 1))
     return [name.strip() if isinstance(name, str) else "" for name in names]
@@ -109,9 +116,8 @@ def table_columns(header: fits.Header, data: bytes | bytearray | memoryview | No
     """
     if data is None:
         return None
-    width, rows, fields = (_card(header, key) for key in ("NAXIS1", "NAXIS2", "TFIELDS"))
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
-               for v in (width, rows, fields)) or len(data) < width * rows:
+    width, rows, fields = (_count(header, key) for key in ("NAXIS1", "NAXIS2", "TFIELDS"))
+    if width is None or rows is None or fields is None or len(data) < width * rows:
         return None
     offsets: dict[str, tuple[int, str]] = {}
     offset = 0

@@ -25,7 +25,7 @@ the cost of reading its headers.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,35 +77,34 @@ def _value(header: fits.Header, keyword: str) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-def header_facts(hdul: fits.HDUList, keywords_of: Iterable[Product] | None = None
-                 ) -> HeaderFacts:
+def header_facts(hdul: fits.HDUList, keywords: Collection[str] | None = None) -> HeaderFacts:
     """Collect the :class:`HeaderFacts` of an open file (headers only, no data read).
 
     Parameters
     ----------
     hdul : astropy.io.fits.HDUList
         The open file.
-    keywords_of : iterable of Product, optional
-        Collect only the primary-header keywords these products test or
-        quote (:func:`product_keywords`); default every keyword. Parsing a
-        card's value is most of the cost of reading headers, and a SPOC
-        primary header has about 70 cards of which :data:`NOT_SPOC` reads 15.
+    keywords : collection of str, optional
+        Collect only these primary-header keywords (e.g. the
+        :func:`product_keywords` of the products to tell apart); default every
+        keyword. Parsing a card's value is most of the cost of reading
+        headers, and a SPOC primary header has about 70 cards of which
+        :data:`NOT_SPOC` reads 15.
 
     Returns
     -------
     HeaderFacts
     """
     primary = hdul[0].header
-    wanted = None if keywords_of is None else product_keywords(keywords_of)
-    keywords = {}
+    found = {}
     for card in primary.cards:
         keyword = card.keyword
-        if wanted is not None and keyword not in wanted:
+        if keywords is not None and keyword not in keywords:
             continue
-        if keyword and keyword not in keywords and keyword not in ("COMMENT", "HISTORY"):
+        if keyword and keyword not in found and keyword not in ("COMMENT", "HISTORY"):
             value = _value(primary, keyword)
             if value is not None and value != "" and not isinstance(value, fits.card.Undefined):
-                keywords[keyword] = value
+                found[keyword] = value
     extnames = tuple(str(hdu.name).upper() for hdu in hdul)
     tables = [hdu for hdu in hdul if isinstance(hdu, fits.BinTableHDU)]
     table = next((hdu for hdu in tables if str(hdu.name).upper() == "LIGHTCURVE"),
@@ -116,7 +115,7 @@ def header_facts(hdul: fits.HDUList, keywords_of: Iterable[Product] | None = Non
                    if isinstance(hdu, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU))
                    and int(hdu.header.get("NAXIS", 0) or 0) >= 2
                    and str(hdu.name).upper() != "APERTURE")
-    return HeaderFacts(keywords, extnames, columns, images, bool(tables))
+    return HeaderFacts(found, extnames, columns, images, bool(tables))
 
 
 def product_keywords(products: Iterable[Product]) -> frozenset[str]:

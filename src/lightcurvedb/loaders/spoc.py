@@ -23,7 +23,13 @@ from astropy.io import fits
 from lightcurvedb.core.column_rules import column_rule
 from lightcurvedb.loaders.fitsfile import FitsContent, header_value, read_fits
 from lightcurvedb.loaders.fitstable import column_names, table_columns
-from lightcurvedb.loaders.products import NOT_SPOC, SPOC_COLUMNS, header_facts, identify
+from lightcurvedb.loaders.products import (
+    NOT_SPOC,
+    SPOC_COLUMNS,
+    header_facts,
+    identify,
+    product_keywords,
+)
 from lightcurvedb.loaders.report import LoaderError, with_compressed
 from lightcurvedb.missions.tess import CADENCES_SECONDS, TESSObservation
 from lightcurvedb.models import Target
@@ -273,6 +279,10 @@ def _parse(path: pathlib.Path, hdul: fits.HDUList, content: FitsContent) -> Spoc
         size_bytes=content.size_bytes)
 
 
+#: The primary-header keywords :data:`NOT_SPOC` reads (the only ones its check parses).
+_NOT_SPOC_KEYWORDS = product_keywords(NOT_SPOC)
+
+
 def refuse_other_products(path: pathlib.Path, hdul: fits.HDUList) -> None:
     """Refuse a file that is another mission's or pipeline's product, naming it.
 
@@ -285,7 +295,7 @@ def refuse_other_products(path: pathlib.Path, hdul: fits.HDUList) -> None:
         E.g. ``"a Kepler long-cadence light curve (TELESCOP = 'Kepler',
         KEPLERID = 11446443), not a TESS SPOC light curve"``.
     """
-    found = identify(header_facts(hdul, NOT_SPOC), NOT_SPOC)
+    found = identify(header_facts(hdul, _NOT_SPOC_KEYWORDS), NOT_SPOC)
     if found is not None:
         raise LoaderError(path, f"{found}, not a TESS SPOC light curve")
 
