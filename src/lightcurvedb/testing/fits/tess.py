@@ -89,6 +89,11 @@ def _default_quality(n: int, gap: npt.NDArray[np.intp], rng: np.random.Generator
     return quality
 
 
+def _jitter(rng: np.random.Generator, n: int, spread: float) -> npt.NDArray[np.float64]:
+    """Per-cadence factors about 1 (relative scatter ``spread``) for an uncertainty column."""
+    return 1.0 + rng.normal(0.0, spread, n)
+
+
 def write_spoc_lightcurve(
     path: PathLike, *, tic_id: int, sector: int, camera: int, ccd: int, n_cadences: int = 1000,
     cadence_seconds: int = 120, start_btjd: float | None = None,
@@ -187,9 +192,11 @@ def write_spoc_lightcurve(
     trend = 1.0 - 0.003 * np.exp(-(elapsed - elapsed[orbit_start]) / 0.4) + 2e-4 * elapsed
     relative = 1.0 + rng.normal(0.0, sigma, n)
     sap = base * trend * relative
-    sap_err = np.full(n, base * sigma)
+    # Uncertainties vary from cadence to cadence, as SPOC's do (a few per cent
+    # about their median); PDC's are larger than SAP's by a factor ~1.1-1.4.
+    sap_err = base * sigma * np.sqrt(trend) * _jitter(rng, n, 0.03)
     pdcsap = base * relative
-    pdcsap_err = sap_err * 1.05
+    pdcsap_err = sap_err * rng.uniform(1.1, 1.4) * _jitter(rng, n, 0.01)
     bad = (words & TESS_QUALITY_BITS.hard_value) != 0
     bad[gap] = True
     pdcsap[bad] = pdcsap_err[bad] = np.nan
@@ -213,14 +220,15 @@ def write_spoc_lightcurve(
         column("SAP_FLUX", "E", sap, "e-/s"),
         column("SAP_FLUX_ERR", "E", sap_err, "e-/s"),
         column("SAP_BKG", "E", 40.0 + rng.normal(0.0, 2.0, n), "e-/s"),
-        column("SAP_BKG_ERR", "E", np.full(n, 1.5), "e-/s"),
+        column("SAP_BKG_ERR", "E", 1.5 * _jitter(rng, n, 0.05), "e-/s"),
         column("PDCSAP_FLUX", "E", pdcsap, "e-/s"),
         column("PDCSAP_FLUX_ERR", "E", pdcsap_err, "e-/s"),
         column("QUALITY", "J", words, disp="B16.16"),
         *(column(f"PSF_CENTR{axis}{err}", "E" if err else "D", np.full(n, np.nan), "pixel",
                  disp=None if err else "F10.5") for axis in (1, 2) for err in ("", "_ERR")),
         *(column(f"MOM_CENTR{axis}{err}", "E" if err else "D",
-                 np.full(n, 1e-3) if err else centre[axis - 1] + rng.normal(0.0, 0.01, n),
+                 1e-3 * _jitter(rng, n, 0.05) if err else
+                 centre[axis - 1] + rng.normal(0.0, 0.01, n),
                  "pixel", disp=None if err else "F10.5")
           for axis in (1, 2) for err in ("", "_ERR")),
         column("POS_CORR1", "E", rng.normal(0.0, 0.005, n), "pixels"),
