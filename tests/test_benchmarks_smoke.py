@@ -215,7 +215,7 @@ def test_raw_copy_encoders_round_trip_through_postgres(fresh_postgres_url: URL,
 
 def test_bench_loaders(fresh_postgres_url: URL, tmp_path: Path) -> None:
     report = _run("bench_loaders.py", "--files", "4", "--cadences", "50", "--jobs", "2",
-                  "--batch-size", "3", "--rbh1-scale", "1", "--radio-images", "3",
+                  "--batch-size", "3", "--repeat", "2", "--rbh1-scale", "1", "--radio-images", "3",
                   "--radio-pixels", "96", "--radio-sources", "7", "--url",
                   fresh_postgres_url.render_as_string(hide_password=False),
                   json_path=tmp_path / "loaders.json")
@@ -238,6 +238,11 @@ def test_bench_loaders(fresh_postgres_url: URL, tmp_path: Path) -> None:
     assert {(c["backend"], c["check"]) for c in report["targets"]} == {
         (backend, check) for backend in ("postgresql", "sqlite")
         for check in ("load_tess vs raw read", "rerun time vs load time")}
+    # --repeat 2: two interleaved rounds of raw read and loads, each round's ratio kept
+    loads = [r for r in report["results"] if r["path"] in ("load_tess", "load_tess_jobs1")]
+    assert loads and all(len(r["extra"]["round_ratios"]) == 2 for r in loads)
+    assert all(len(c["rounds"]) == 2 for c in report["targets"]
+               if c["check"] == "load_tess vs raw read")
     assert [row["files"] for row in report["rss"]] == [2, 4]
     assert all(row["peak_rss_mib"] > 0 for row in report["rss"])
 

@@ -42,6 +42,7 @@ from typing import IO, Any, TypeVar
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyError
 
+from lightcurvedb.loaders.fitscards import card_value
 from lightcurvedb.loaders.fitschecksum import (
     checksum_problems,
     encode_checksum,
@@ -128,8 +129,8 @@ def header_value(path: str | os.PathLike[str], header: fits.Header, key: str,
     """
     try:
         if default is not _ABSENT:
-            return header.get(key, default)
-        return header[key]
+            return card_value(header, key, default)
+        return card_value(header, key)
     except VerifyError:
         raise LoaderError(path, f"unparsable value for {key} in {where}") from None
 

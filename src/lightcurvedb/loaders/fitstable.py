@@ -31,6 +31,8 @@ import numpy.typing as npt
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyError
 
+from lightcurvedb.loaders.fitscards import card_value
+
 __all__ = ["column_names", "table_columns"]
 
 #: ``TFORMn`` letters of one fixed-size field, and the numpy type of one element.
@@ -59,7 +61,7 @@ def _field(form: str) -> tuple[int, str] | None:
 
 def _card(header: fits.Header, key: str) -> Any:
     try:
-        return header.get(key)
+        return card_value(header, key, None)
     except (ValueError, VerifyError):
         return None
 

@@ -32,6 +32,7 @@ from typing import Any
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyError
 
+from lightcurvedb.loaders.fitscards import card_value
 from lightcurvedb.loaders.fitstable import column_names
 
 __all__ = ["NOT_SPOC", "SPOC_COLUMNS", "HeaderFacts", "Product", "header_facts", "identify",
@@ -71,7 +72,7 @@ class HeaderFacts:
 
 def _value(header: fits.Header, keyword: str) -> Any:
     try:
-        value = header[keyword]
+        value = card_value(header, keyword)
     except (KeyError, VerifyError, ValueError):
         return None
     return value.strip() if isinstance(value, str) else value
