@@ -90,9 +90,11 @@ def test_real_files_are_three_targets_in_two_sectors(spoc_files):
                      (160148385, 2, 2, 1, 120)}
 
 
-def test_real_light_curves_load_with_every_value_as_in_the_file(session, spoc_files):
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_real_light_curves_load_with_every_value_as_in_the_file(session, spoc_files, jobs):
+    """With ``jobs=2`` the records come from worker processes, pickled narrow."""
     before = counts(session)
-    report = load_lightcurves(session, spoc_files, progress=False)
+    report = load_lightcurves(session, spoc_files, progress=False, jobs=jobs)
     assert (report.loaded, report.skipped, report.failures) == (spoc_files, [], [])
     after = counts(session)
     assert {name: after[name] - before[name] for name in after} == {

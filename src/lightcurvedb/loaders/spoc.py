@@ -87,6 +87,13 @@ class SpocLightCurve:
         recorded at load time so a re-run skips the file without reading it.
     size_bytes : int
         Size of the file on disk.
+    stored_dtypes : dict
+        For each array the file stored in fewer bits than it is held in here
+        (SPOC's fluxes are float32, its flags int32), that narrower dtype. A
+        record is pickled with those arrays narrowed -- worker processes hand
+        records over through a pipe, and this halves the bytes -- and widened
+        back when unpickled, bit for bit the same (the values came from that
+        dtype).
     """
 
     path: pathlib.Path
@@ -108,6 +115,14 @@ class SpocLightCurve:
     position: dict[str, Any] = field(default_factory=dict)
     sha256: str = ""
     size_bytes: int = 0
+    stored_dtypes: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle with the arrays in :attr:`stored_dtypes` narrowed to the file's dtypes."""
+        state = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        for name, dtype in self.stored_dtypes.items():
+            state[name] = state[name].astype(dtype)
+        return _unpickle, (state,)
 
     @property
     def barycentric_julian_dates(self) -> FloatArray:
@@ -115,6 +130,19 @@ class SpocLightCurve:
         integer, fraction = self.bjd_reference
         return (self.time + float(integer)) + fraction
 
+
+def _unpickle(state: dict[str, Any]) -> SpocLightCurve:
+    """Rebuild a pickled :class:`SpocLightCurve`, widening its narrowed arrays back."""
+    for name in state["stored_dtypes"]:
+        state[name] = state[name].astype(np.int64 if state[name].dtype.kind in "iu"
+                                         else np.float64)
+    return SpocLightCurve(**state)
+
+
+#: The :class:`SpocLightCurve` attribute of each ``LIGHTCURVE`` column read.
+_FIELDS = {"TIME": "time", "CADENCENO": "cadence_numbers", "SAP_FLUX": "sap_flux",
+           "SAP_FLUX_ERR": "sap_flux_err", "PDCSAP_FLUX": "pdcsap_flux",
+           "PDCSAP_FLUX_ERR": "pdcsap_flux_err", "QUALITY": "quality"}
 
 #: Keywords stored in a column as they are: judged by that column's rules
 #: (:mod:`lightcurvedb.core.column_rules`) before any query uses them.
@@ -213,7 +241,20 @@ def _column(path: pathlib.Path, data: Mapping[str, Any], rows: int, name: str, k
     if array.dtype.kind not in kinds:
         raise LoaderError(path, f"column {name} has dtype {array.dtype}, expected "
                                 f"{'integers' if kinds == 'iu' else 'floats'}")
-    return array.astype(dtype)
+    with np.errstate(invalid="ignore"):  # a signalling NaN is cast to a quiet one
+        return array.astype(dtype)
+
+
+def _narrower(data: Mapping[str, Any], arrays: Mapping[str, npt.NDArray[Any]]
+              ) -> dict[str, str]:
+    """Map each column read into a wider dtype to the dtype it was read from."""
+    found = {}
+    for name, array in arrays.items():
+        source = np.asarray(data[name]).dtype
+        if (source.kind == "f") == (array.dtype.kind == "f") \
+                and source.itemsize < array.dtype.itemsize:
+            found[_FIELDS[name]] = source.newbyteorder("=").str
+    return found
 
 
 def _parse(path: pathlib.Path, hdul: fits.HDUList, content: FitsContent) -> SpocLightCurve:
@@ -276,7 +317,7 @@ def _parse(path: pathlib.Path, hdul: fits.HDUList, content: FitsContent) -> Spoc
         quality=ints["QUALITY"], aperture=np.asarray(aperture.data, dtype=np.int32),
         pdc_method=None if method is None else str(method).strip(),
         position=read_position(path, primary), sha256=content.sha256,
-        size_bytes=content.size_bytes)
+        size_bytes=content.size_bytes, stored_dtypes=_narrower(data, {**ints, **floats}))
 
 
 #: The primary-header keywords :data:`NOT_SPOC` reads (the only ones its check parses).
