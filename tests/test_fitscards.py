@@ -18,7 +18,7 @@ import pytest
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyError
 
-from lightcurvedb.loaders.fitscards import card_value
+from lightcurvedb.loaders.fitscards import card_value, value_or_none
 from realdata.manifest import MANIFEST
 
 FITS_FILES = sorted(key for key, entry in MANIFEST.items()
@@ -107,3 +107,12 @@ def test_an_absent_keyword_is_a_key_error_or_the_default():
         card_value(header, "TSCAL1")
     assert card_value(header, "TSCAL1", None) is None
     assert card_value(header, "TSCAL1", 1) == 1
+
+
+def test_value_or_none_is_none_for_an_absent_or_unparsable_card():
+    header = header_of("OBJECT  = NAN", "TFORM1  = '1E      '")
+    with pytest.raises(VerifyError):
+        card_value(header, "OBJECT")
+    assert value_or_none(header, "OBJECT") is None
+    assert value_or_none(header, "TSCAL1") is None
+    assert value_or_none(header, "TFORM1") == "1E"

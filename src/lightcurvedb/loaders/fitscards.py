@@ -19,8 +19,9 @@ import re
 from typing import Any
 
 from astropy.io import fits
+from astropy.io.fits.verify import VerifyError
 
-__all__ = ["card_value"]
+__all__ = ["card_value", "value_or_none"]
 
 _MISSING = object()
 #: A value field after ``"= "``: integer, real (E or D exponent), logical.
@@ -107,3 +108,15 @@ def card_value(header: fits.Header, keyword: str, default: Any = _MISSING) -> An
     except AttributeError:  # an astropy without these internals: its own way
         pass
     return header[keyword] if default is _MISSING else header.get(keyword, default)
+
+
+def value_or_none(header: fits.Header, keyword: str) -> Any:
+    """Return :func:`card_value`, or None when the keyword is absent or its value unparsable.
+
+    For readers that judge a missing or broken card themselves (a table's
+    ``TFORMn``, a product's identifying keywords).
+    """
+    try:
+        return card_value(header, keyword, None)
+    except (VerifyError, ValueError):
+        return None

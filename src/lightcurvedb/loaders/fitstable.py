@@ -29,9 +29,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from astropy.io import fits
-from astropy.io.fits.verify import VerifyError
 
-from lightcurvedb.loaders.fitscards import card_value
+from lightcurvedb.loaders.fitscards import value_or_none
 
 __all__ = ["column_names", "table_columns"]
 
@@ -59,16 +58,9 @@ def _field(form: str) -> tuple[int, str] | None:
     return None
 
 
-def _card(header: fits.Header, key: str) -> Any:
-    try:
-        return card_value(header, key, None)
-    except (ValueError, VerifyError):
-        return None
-
-
 def _count(header: fits.Header, key: str) -> int | None:
     """Return a card that must hold a count (``NAXIS1``, ``TFIELDS``, ...); None if it does not."""
-    value = _card(header, key)
+    value = value_or_none(header, key)
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 \
         else None
 
@@ -89,7 +81,7 @@ def column_names(header: fits.Header) -> list[str]:
     fields = _count(header, "TFIELDS")
     if fields is None:
         return []
-    names = (_card(header, f"TTYPE{index}") for index in range(1, fields + 1))
+    names = (value_or_none(header, f"TTYPE{index}") for index in range(1, fields + 1))
     return [name.strip() if isinstance(name, str) else "" for name in names]
 
 
@@ -124,14 +116,15 @@ def table_columns(header: fits.Header, data: bytes | bytearray | memoryview | No
     offsets: dict[str, tuple[int, str]] = {}
     offset = 0
     for index in range(1, fields + 1):
-        form, name = _card(header, f"TFORM{index}"), _card(header, f"TTYPE{index}")
+        form, name = value_or_none(header, f"TFORM{index}"), value_or_none(header, f"TTYPE{index}")
         layout = _field(form) if isinstance(form, str) else None
         if layout is None:
             return None
         size, kind = layout
         if isinstance(name, str):
             key = name.strip().upper()
-            scale, zero = _card(header, f"TSCAL{index}"), _card(header, f"TZERO{index}")
+            scale = value_or_none(header, f"TSCAL{index}")
+            zero = value_or_none(header, f"TZERO{index}")
             plain = scale in (None, 1) and zero in (None, 0)
             offsets[key] = (offset, kind if plain else "") if key not in offsets else (0, "")
         offset += size

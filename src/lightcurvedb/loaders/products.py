@@ -30,9 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from astropy.io import fits
-from astropy.io.fits.verify import VerifyError
 
-from lightcurvedb.loaders.fitscards import card_value
+from lightcurvedb.loaders.fitscards import value_or_none
 from lightcurvedb.loaders.fitstable import column_names
 
 __all__ = ["NOT_SPOC", "SPOC_COLUMNS", "HeaderFacts", "Product", "header_facts", "identify",
@@ -71,10 +70,7 @@ class HeaderFacts:
 
 
 def _value(header: fits.Header, keyword: str) -> Any:
-    try:
-        value = card_value(header, keyword)
-    except (KeyError, VerifyError, ValueError):
-        return None
+    value = value_or_none(header, keyword)
     return value.strip() if isinstance(value, str) else value
 
 
