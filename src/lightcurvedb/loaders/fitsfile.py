@@ -271,7 +271,7 @@ def open_fits(path: str | os.PathLike[str], *, error: type[LoaderError] = Loader
                 check(hdul)
             spans = hdu_spans(hdul)
             kept: dict[str, bytearray] = {}
-            for span in spans:
+            for span in spans if keep_data else ():
                 name = str(hdul[span.index].name).upper()
                 if name in keep_data:
                     span.data_bytes = kept[name] = bytearray()

@@ -103,15 +103,15 @@ def header_facts(hdul: fits.HDUList, keywords: Collection[str] | None = None) ->
             if value is not None and value != "" and not isinstance(value, fits.card.Undefined):
                 found[keyword] = value
     extnames = tuple(str(hdu.name).upper() for hdu in hdul)
-    tables = [hdu for hdu in hdul if isinstance(hdu, fits.BinTableHDU)]
-    table = next((hdu for hdu in tables if str(hdu.name).upper() == "LIGHTCURVE"),
-                 tables[0] if tables else None)
+    named = list(zip(hdul, extnames, strict=True))
+    tables = [(hdu, name) for hdu, name in named if isinstance(hdu, fits.BinTableHDU)]
+    table = next((hdu for hdu, name in tables if name == "LIGHTCURVE"),
+                 tables[0][0] if tables else None)
     columns = frozenset(name.upper() for name in column_names(table.header)) if table \
         else frozenset()
-    images = tuple(str(hdu.name).upper() or str(index) for index, hdu in enumerate(hdul)
+    images = tuple(name or str(index) for index, (hdu, name) in enumerate(named)
                    if isinstance(hdu, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU))
-                   and int(hdu.header.get("NAXIS", 0) or 0) >= 2
-                   and str(hdu.name).upper() != "APERTURE")
+                   and int(hdu.header.get("NAXIS", 0) or 0) >= 2 and name != "APERTURE")
     return HeaderFacts(found, extnames, columns, images, bool(tables))
 
 

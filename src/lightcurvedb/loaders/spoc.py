@@ -234,7 +234,8 @@ def _cadence_seconds(path: pathlib.Path, timedel: float) -> int:
 
 
 def _column(path: pathlib.Path, data: Mapping[str, Any], rows: int, name: str, kinds: str,
-            dtype: type) -> npt.NDArray[Any]:
+            dtype: type) -> tuple[npt.NDArray[Any], str | None]:
+    """Return a column as ``dtype``, and the narrower dtype the file stored it in (or None)."""
     array = np.asarray(data[name])
     if array.shape != (rows,):
         raise LoaderError(path, f"column {name} has shape {array.shape}, expected ({rows},)")
@@ -242,19 +243,9 @@ def _column(path: pathlib.Path, data: Mapping[str, Any], rows: int, name: str, k
         raise LoaderError(path, f"column {name} has dtype {array.dtype}, expected "
                                 f"{'integers' if kinds == 'iu' else 'floats'}")
     with np.errstate(invalid="ignore"):  # a signalling NaN is cast to a quiet one
-        return array.astype(dtype)
-
-
-def _narrower(data: Mapping[str, Any], arrays: Mapping[str, npt.NDArray[Any]]
-              ) -> dict[str, str]:
-    """Map each column read into a wider dtype to the dtype it was read from."""
-    found = {}
-    for name, array in arrays.items():
-        source = np.asarray(data[name]).dtype
-        if (source.kind == "f") == (array.dtype.kind == "f") \
-                and source.itemsize < array.dtype.itemsize:
-            found[_FIELDS[name]] = source.newbyteorder("=").str
-    return found
+        wide: npt.NDArray[Any] = array.astype(dtype)
+    narrower = array.dtype.itemsize < wide.dtype.itemsize
+    return wide, array.dtype.newbyteorder("=").str if narrower else None
 
 
 def _parse(path: pathlib.Path, hdul: fits.HDUList, content: FitsContent) -> SpocLightCurve:
@@ -302,22 +293,21 @@ def _parse(path: pathlib.Path, hdul: fits.HDUList, content: FitsContent) -> Spoc
         rows = 0 if data is None else len(data)
     if data is None or rows == 0:
         raise LoaderError(path, "the LIGHTCURVE table has no rows")
-    ints = {name: _column(path, data, rows, name, "iu", np.int64)
-            for name in ("CADENCENO", "QUALITY")}
-    floats = {name: _column(path, data, rows, name, "f", np.float64) for name in REQUIRED_COLUMNS
-              if name not in ints}
-    if np.any(np.diff(ints["CADENCENO"]) <= 0):
+    integers = ("CADENCENO", "QUALITY")     # judged first, then the floats
+    read = {name: _column(path, data, rows, name, "iu", np.int64) for name in integers}
+    read.update((name, _column(path, data, rows, name, "f", np.float64))
+                for name in REQUIRED_COLUMNS if name not in integers)
+    arrays: dict[str, Any] = {_FIELDS[name]: array for name, (array, _) in read.items()}
+    if np.any(np.diff(arrays["cadence_numbers"]) <= 0):
         raise LoaderError(path, "CADENCENO is not strictly increasing")
     method = header_value(path, header, "PDCMETHD", "the LIGHTCURVE header", None)
     return SpocLightCurve(
         path=path, tic_id=tic_id, sector=sector, camera=camera, ccd=ccd, cadence_seconds=cadence,
-        bjd_reference=reference, time=floats["TIME"], cadence_numbers=ints["CADENCENO"],
-        sap_flux=floats["SAP_FLUX"], sap_flux_err=floats["SAP_FLUX_ERR"],
-        pdcsap_flux=floats["PDCSAP_FLUX"], pdcsap_flux_err=floats["PDCSAP_FLUX_ERR"],
-        quality=ints["QUALITY"], aperture=np.asarray(aperture.data, dtype=np.int32),
+        bjd_reference=reference, **arrays, aperture=np.asarray(aperture.data, dtype=np.int32),
         pdc_method=None if method is None else str(method).strip(),
         position=read_position(path, primary), sha256=content.sha256,
-        size_bytes=content.size_bytes, stored_dtypes=_narrower(data, {**ints, **floats}))
+        size_bytes=content.size_bytes,
+        stored_dtypes={_FIELDS[name]: narrow for name, (_, narrow) in read.items() if narrow})
 
 
 #: The primary-header keywords :data:`NOT_SPOC` reads (the only ones its check parses).
